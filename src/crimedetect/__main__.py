@@ -1,0 +1,3 @@
+from crimedetect.cli import run
+
+run()

@@ -1,0 +1,9 @@
+"""`crimedetect audit` commands (registered by the audit stage)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this stage's commands to the app."""

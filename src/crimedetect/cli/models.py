@@ -1,0 +1,9 @@
+"""`crimedetect models` commands (registered by the models stage)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this stage's commands to the app."""

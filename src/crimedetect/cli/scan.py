@@ -1,0 +1,9 @@
+"""`crimedetect scan` commands (registered by the scan stage)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this stage's commands to the app."""
