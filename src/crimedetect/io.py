@@ -185,17 +185,22 @@ def _iter_jsonl(path: Path, max_line_bytes: int) -> Iterator[RawItem]:
             yield line_no, value, None, excerpt
 
 
-def _decode_cell(name: str, value: Any) -> Any:
-    """CSV/Parquet cells: JSON text in nested fields, empty cells as missing."""
+def _decode_cell(name: str, value: Any, declared: frozenset[str]) -> Any:
+    """CSV/Parquet cells: JSON text in nested and extra fields, empty cells as missing."""
     if isinstance(value, str):
         if value == "":
             return None
         if name in NESTED_FIELDS:
             return json.loads(value)
+        if name not in declared:
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                return value  # a plain-text extra column written by another system
     return value
 
 
-def _iter_csv(path: Path, max_line_bytes: int) -> Iterator[RawItem]:
+def _iter_csv(path: Path, max_line_bytes: int, declared: frozenset[str]) -> Iterator[RawItem]:
     csv.field_size_limit(max(max_line_bytes, 1024))
     with path.open(encoding="utf-8", newline="", errors="strict") as handle:
         reader = csv.DictReader(handle)
@@ -210,10 +215,10 @@ def _iter_csv(path: Path, max_line_bytes: int) -> Iterator[RawItem]:
             except csv.Error as exc:
                 yield reader.line_num, None, ("", "line_too_long", str(exc)), ""
                 continue
-            yield from _decode_row(reader.line_num, row)
+            yield from _decode_row(reader.line_num, row, declared)
 
 
-def _decode_row(line_no: int, row: dict[str, Any]) -> Iterator[RawItem]:
+def _decode_row(line_no: int, row: dict[str, Any], declared: frozenset[str]) -> Iterator[RawItem]:
     excerpt = json.dumps(row, ensure_ascii=False, default=str)[:RAW_EXCERPT_CHARS]
     item: dict[str, Any] = {}
     for name, value in row.items():
@@ -221,7 +226,7 @@ def _decode_row(line_no: int, row: dict[str, Any]) -> Iterator[RawItem]:
             yield line_no, None, ("", "invalid_row", "more cells than header columns"), excerpt
             return
         try:
-            decoded = _decode_cell(name, value)
+            decoded = _decode_cell(name, value, declared)
         except json.JSONDecodeError as exc:
             yield line_no, None, (name, "invalid_json", f"{exc.msg} in nested field"), excerpt
             return
@@ -230,7 +235,7 @@ def _decode_row(line_no: int, row: dict[str, Any]) -> Iterator[RawItem]:
     yield line_no, item, None, excerpt
 
 
-def _iter_parquet(path: Path, max_line_bytes: int, batch_size: int = 4096) -> Iterator[RawItem]:
+def _iter_parquet(path: Path, declared: frozenset[str], batch_size: int = 4096) -> Iterator[RawItem]:
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(path)
@@ -238,11 +243,17 @@ def _iter_parquet(path: Path, max_line_bytes: int, batch_size: int = 4096) -> It
     for batch in parquet.iter_batches(batch_size=batch_size):
         for row in batch.to_pylist():
             line_no += 1
-            yield from _decode_row(line_no, row)
+            yield from _decode_row(line_no, row, declared)
 
 
-def iter_raw(path: str | Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[RawItem]:
-    """Raw dicts from any supported format, with per-line parse problems."""
+def iter_raw(
+    path: str | Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, declared: frozenset[str] = frozenset()
+) -> Iterator[RawItem]:
+    """Raw dicts from any supported format, with per-line parse problems.
+
+    ``declared`` names the model's own fields; other CSV/Parquet cells are extras written
+    as JSON text.
+    """
     path = Path(path)
     if not path.exists():
         raise ContractFileError(f"{path}: no such file")
@@ -250,8 +261,8 @@ def iter_raw(path: str | Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> 
     if fmt == "jsonl":
         return _iter_jsonl(path, max_line_bytes)
     if fmt == "csv":
-        return _iter_csv(path, max_line_bytes)
-    return _iter_parquet(path, max_line_bytes)
+        return _iter_csv(path, max_line_bytes, declared)
+    return _iter_parquet(path, declared)
 
 
 # --------------------------------------------------------------------------- validation
@@ -322,7 +333,7 @@ def read_contract(
         if rejected is not None:
             rejected.write(rejection)
 
-    for line_no, item, problem, raw in iter_raw(path, max_line_bytes):
+    for line_no, item, problem, raw in iter_raw(path, max_line_bytes, frozenset(model.model_fields)):
         stats.read += 1
         if problem is not None:
             field_name, reason, message = problem
@@ -397,8 +408,14 @@ class ContractWriter:
             self.write(item)
 
     def _flat(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Nested and extra fields as JSON text, so a read gives back the same values."""
+        declared = KINDS[self.kind][0].model_fields if self.kind in KINDS else {}
         return {
-            k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
+            k: (
+                json.dumps(v, ensure_ascii=False)
+                if v is not None and (isinstance(v, (list, dict)) or k not in declared)
+                else v
+            )
             for k, v in row.items()
         }
 
@@ -444,7 +461,7 @@ class ContractWriter:
                 ]
             )
             self._parquet = pq.ParquetWriter(self.path, schema)
-        schema = self._parquet.schema_arrow
+        schema = self._parquet.schema
         rows = [self._flat(row) for row in self._batch]
         data = {}
         for c in columns:
