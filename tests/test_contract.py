@@ -154,3 +154,10 @@ def test_score_and_span_bounds() -> None:
 def test_twelve_categories() -> None:
     assert len(CATEGORIES) == 12
     assert "violence_with_injury" in CATEGORIES and "other_notifiable" in CATEGORIES
+
+
+def test_defaults_are_plain_values_like_given_ones() -> None:
+    record = Record.model_validate({"record_id": "R", "entries": [{"at": "2017-01-04T21:13:00Z", "text": "x"}]})
+    crime = Crime.model_validate({"crime_id": "C", "category": "theft"})
+    assert record.kind == "incident" and type(record.kind) is str
+    assert crime.status == "recorded" and str(crime.status) == "recorded"

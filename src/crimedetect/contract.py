@@ -93,7 +93,9 @@ NonBlank = Annotated[str, AfterValidator(_non_blank)]
 class ContractModel(BaseModel):
     """Base: keeps unknown fields, validates on assignment, serialises times as given."""
 
-    model_config = ConfigDict(extra="allow", use_enum_values=True, validate_assignment=True)
+    model_config = ConfigDict(
+        extra="allow", use_enum_values=True, validate_assignment=True, validate_default=True
+    )
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with contract field order, extras last."""

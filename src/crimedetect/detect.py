@@ -18,7 +18,7 @@ Every disclosure carries its decision trace as extra fields (kept by the contrac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from crimedetect.contract import Disclosure, Record
 
@@ -33,3 +33,47 @@ class Detector(Protocol):
     def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
         """Disclosures for each record, in the order the records were given."""
         ...
+
+
+class Pipeline:
+    """The detection pipeline: rules, then the model's predictions, then the ensemble.
+
+    ``Pipeline(rules, bundle)`` is the one object the CLI, the Spark engine, the web app and
+    the tests use to turn records into disclosures. Without a bundle it is the rules alone.
+    The rules can also be run elsewhere (e.g. in worker processes) and finished here with
+    :meth:`finish`, which gives the same result as :meth:`detect`.
+    """
+
+    name = "pipeline"
+
+    def __init__(self, rules: Detector, bundle: Any | None = None) -> None:
+        self.rules = rules
+        self.bundle = bundle
+
+    @property
+    def versions(self) -> dict[str, str | None]:
+        """``{"rules": ..., "model": ...}`` (model None when rules only)."""
+        return {
+            "rules": self.rules.version,
+            "model": self.bundle.version if self.bundle is not None else None,
+        }
+
+    @property
+    def version(self) -> str:
+        model = self.bundle.version if self.bundle is not None else "none"
+        return f"rules={self.rules.version};model={model}"
+
+    def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
+        """Disclosures for each record, in input order."""
+        if not records:
+            return []
+        return self.finish(records, self.rules.detect(records))
+
+    def finish(
+        self, records: Sequence[Record], rule_disclosures: list[list[Disclosure]]
+    ) -> list[list[Disclosure]]:
+        """Add the model to disclosures the rules already made (batched model inference)."""
+        if self.bundle is None or not records:
+            return rule_disclosures
+        predictions = self.bundle.predict(records)
+        return self.bundle.combine(records, rule_disclosures, predictions)

@@ -8,13 +8,13 @@ it. The conventions are those of the dev set's README (``shared/data/dev/README.
 - an audit crime pointing to a ``cancelled`` crime: the cancellation lacked additional
   verifiable information: ``cancellation_unsupported`` (and the crime is not recorded);
 - an audit crime pointing to a ``transferred`` crime is another force's crime: not missed,
-  and left out of this force's recording rate;
+  left out of this force's recording rate, and not judged for timeliness or category;
 - an audit crime pointing to an ``n100`` record: an N100 is not a crime record, so the
   crime is ``unrecorded``;
 - ``late``: the crime's ``recorded_at`` is more than the edition's timeliness limit (24h)
   after the entry that contains the audit crime's ``evidence``;
-- ``misclassified``: the audit category differs from the force crime's category; the
-  finding carries the audit's (correct) category;
+- ``misclassified``: the audit category is neither the force crime's category nor its
+  offence code's (``reconcile.crime_categories``); the finding carries the audit's category;
 - ``n100_required`` with no N100 record raised from the record: ``n100_missing`` (rape).
 
 What cannot be judged without the crime or record files is listed in ``RecordTruth.unjudged``
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from crimedetect.contract import Audit, Crime, Finding, Record
 from crimedetect.hocr import counting_edition
+from crimedetect.reconcile import crime_categories
 
 #: Finding types and what they need besides the audits to be judged.
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -53,8 +54,14 @@ class TruthFinding:
 
     def to_finding(self) -> Finding:
         """As a contract ``Finding`` (score 1: it is the truth)."""
-        return Finding(type=self.type, category=self.category, count=self.count, score=1.0,
-                       detail="audit truth", crime_id=self.crime_id)
+        return Finding(
+            type=self.type,
+            category=self.category,
+            count=self.count,
+            score=1.0,
+            detail="audit truth",
+            crime_id=self.crime_id,
+        )
 
 
 @dataclass
@@ -157,17 +164,19 @@ def audit_truth(
             continue
         status = str(crime.status)
         if status == "transferred":
+            # Another force's crime: not missed, and nothing of this force's to judge.
             truth.transferred[category] += 1
+            continue
+        truth.should_record[category] += 1
+        if status == "cancelled":
+            truth.findings.append(
+                TruthFinding(audit.record_id, "cancellation_unsupported", category, 1, crime.crime_id)
+            )
+        elif status == "n100":
+            unrecorded[category] += 1
         else:
-            truth.should_record[category] += 1
-            if status == "cancelled":
-                truth.findings.append(TruthFinding(audit.record_id, "cancellation_unsupported", category, 1,
-                                                   crime.crime_id))
-            elif status == "n100":
-                unrecorded[category] += 1
-            else:
-                truth.recorded[category] += 1
-        if status != "n100" and crime.resolved_category != category:
+            truth.recorded[category] += 1
+        if status != "n100" and category not in crime_categories(crime):
             truth.findings.append(TruthFinding(audit.record_id, "misclassified", category, 1, crime.crime_id))
         if record is not None and crime.recorded_at is not None and status != "n100":
             index = evidence_entry(record, audit_crime.evidence)
@@ -180,8 +189,10 @@ def audit_truth(
         truth.findings.insert(0, TruthFinding(audit.record_id, "unrecorded", category, count))
     if truth.n100_required and crimes is not None:
         raised = [c for c in crimes.by_record.get(audit.record_id, []) if str(c.status) == "n100"]
-        has_rape_crime = any(c.resolved_category == "rape" and str(c.status) != "n100"
-                             for c in crimes.by_record.get(audit.record_id, []))
+        has_rape_crime = any(
+            c.resolved_category == "rape" and str(c.status) != "n100"
+            for c in crimes.by_record.get(audit.record_id, [])
+        )
         if not raised and not has_rape_crime:
             truth.findings.append(TruthFinding(audit.record_id, "n100_missing", "rape", 1))
     return truth

@@ -191,7 +191,7 @@ _COMMON_MISSPELLINGS: dict[str, str] = {
     "arrived": "arived",
 }
 
-_WORD = re.compile(r"[a-z][a-z']{3,}")
+_WORD = re.compile(r"\b[a-z][a-z']{3,}\b")
 
 
 def add_typos(text: str, rng: random.Random, rate: float) -> str:
@@ -222,3 +222,15 @@ def add_typos(text: str, rng: random.Random, rate: float) -> str:
         if not words:
             break
     return text
+
+
+def count_forms(template: Template, frags: Mapping[str, list[Template]]) -> int:
+    """How many surface forms a template can take, slots left as they are (an upper bound:
+    two paths may give the same words)."""
+    total = 1
+    for part in template:
+        if isinstance(part, Choice):
+            total *= sum(count_forms(option, frags) for option in part.options)
+        elif isinstance(part, Frag):
+            total *= sum(count_forms(option, frags) for option in frags[part.name])
+    return total

@@ -1,0 +1,366 @@
+"""A trained offence classifier as one directory, and loading it from disk or MLflow.
+
+A bundle directory holds:
+
+- ``model/``: the fine-tuned encoder and its tokenizer (``save_pretrained`` files);
+- ``bundle.json``: label map, per-category thresholds, window settings, the ensemble stacker,
+  the base model it was trained from, and validation metrics (numbers only, no text).
+
+``load_bundle`` accepts that directory or an MLflow URI (``models:/name@alias``,
+``models:/name/3``, ``runs:/<id>/model``); MLflow artifacts are fetched once into a local
+cache. The encoder itself is loaded lazily on the first prediction, once per process, and a
+pickled bundle carries only its path, so it travels to worker processes cheaply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crimedetect.contract import CATEGORIES, Disclosure, Evidence, Record
+from crimedetect.model.ensemble import Stacker, rule_scores, stack_features
+from crimedetect.tracking import MODEL_NAME
+
+BUNDLE_FILE = "bundle.json"
+BUNDLE_FORMAT = 1
+CHAMPION = "champion"
+
+
+class BundleError(Exception):
+    """A bundle that is missing, malformed or not loadable offline."""
+
+
+@dataclass
+class RecordPrediction:
+    """The classifier's view of one record.
+
+    ``probs``: probability per category (max over entries); ``entry``: index of the entry that
+    drove each category; ``spans``: (entry, start, end) characters of the driving window;
+    ``labels``: categories at or above their threshold.
+    """
+
+    record_id: str
+    probs: dict[str, float]
+    entry: dict[str, int]
+    spans: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+
+
+def _cache_root() -> Path:
+    root = os.environ.get("CRIMEDETECT_MODEL_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "crimedetect" / "models"
+
+
+def _resolve_models_uri(uri: str) -> tuple[str, str]:
+    """``models:/name@alias`` or ``models:/name/version`` -> (download uri, version label)."""
+    import mlflow
+
+    body = uri[len("models:/") :]
+    client = mlflow.MlflowClient()
+    if "@" in body:
+        name, alias = body.split("@", 1)
+        mv = client.get_model_version_by_alias(name, alias)
+    else:
+        name, _, version = body.partition("/")
+        mv = client.get_model_version(name, version)
+    return f"models:/{name}/{mv.version}", f"{name}/{mv.version}"
+
+
+def fetch_bundle_dir(uri: str) -> Path:
+    """A local bundle directory for an MLflow URI (cached) or a path; never a network hub."""
+    if not uri.startswith(("models:/", "runs:/")):
+        path = Path(uri).expanduser()
+        if not (path / BUNDLE_FILE).exists():
+            raise BundleError(f"{path} is not a crimedetect model bundle (no {BUNDLE_FILE})")
+        return path.resolve()
+    import hashlib
+
+    import mlflow
+
+    from crimedetect.tracking import configure
+
+    tracking = configure()
+    try:
+        download_uri, label = _resolve_models_uri(uri) if uri.startswith("models:/") else (uri, uri)
+    except Exception as exc:  # MlflowException subclasses differ between versions
+        raise BundleError(f"cannot resolve {uri} in tracking store {tracking}: {exc}") from exc
+    key = hashlib.sha256(f"{tracking}|{download_uri}".encode()).hexdigest()[:16]
+    target = _cache_root() / key
+    bundle_dir = _find_bundle(target)
+    if bundle_dir is None:
+        target.mkdir(parents=True, exist_ok=True)
+        mlflow.artifacts.download_artifacts(artifact_uri=download_uri, dst_path=str(target))
+        bundle_dir = _find_bundle(target)
+        if bundle_dir is None:
+            raise BundleError(f"{uri} holds no crimedetect bundle ({BUNDLE_FILE} not found)")
+    (bundle_dir / ".source").write_text(label, encoding="utf-8")
+    return bundle_dir
+
+
+def _find_bundle(root: Path) -> Path | None:
+    if not root.exists():
+        return None
+    for candidate in (root, root / "artifacts" / "bundle", *root.glob("**/bundle")):
+        if (candidate / BUNDLE_FILE).exists() and (candidate / "model" / "config.json").exists():
+            return candidate
+    return None
+
+
+class ModelBundle:
+    """A fine-tuned offence classifier with thresholds and the ensemble stacker.
+
+    ``predict`` gives probabilities per (record, category); ``combine`` merges them with rule
+    disclosures; ``detect`` makes it a :class:`crimedetect.detect.Detector` on its own.
+    """
+
+    name = "model"
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        version: str | None = None,
+        quantize: bool = False,
+        batch_size: int | None = None,
+        device: str = "auto",
+    ) -> None:
+        self.path = Path(path)
+        meta_file = self.path / BUNDLE_FILE
+        try:
+            self.meta: dict[str, Any] = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{meta_file}: cannot read bundle metadata: {exc}") from exc
+        if self.meta.get("format") != BUNDLE_FORMAT:
+            raise BundleError(f"{meta_file}: format {self.meta.get('format')!r}, expected {BUNDLE_FORMAT}")
+        if list(self.meta.get("labels", [])) != list(CATEGORIES):
+            raise BundleError(f"{meta_file}: labels differ from the contract's categories")
+        self.labels: list[str] = list(self.meta["labels"])
+        self.thresholds: dict[str, float] = {c: float(self.meta["thresholds"][c]) for c in self.labels}
+        self.max_length = int(self.meta.get("max_length", 256))
+        self.stride = int(self.meta.get("stride", 32))
+        self.batch_size = int(batch_size or self.meta.get("batch_size", 32))
+        self.quantize = quantize
+        self.device = device
+        source = self.path / ".source"
+        self._version = version or (
+            source.read_text(encoding="utf-8").strip()
+            if source.exists()
+            else self.meta.get("version", "local")
+        )
+        stacker = self.meta.get("stacker")
+        self.stacker: Stacker | None = Stacker.from_dict(stacker) if stacker else None
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def version(self) -> str:
+        """Registry version (``name/3``) when loaded from MLflow, else the run's version label."""
+        return str(self._version)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_model"] = state["_tokenizer"] = state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._model is None:
+                from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+                directory = self.path / "model"
+                tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
+                model = AutoModelForSequenceClassification.from_pretrained(directory, local_files_only=True)
+                model.eval()
+                if self.quantize:
+                    model = quantize_dynamic(model)
+                else:
+                    from crimedetect.model.encoder import pick_device
+
+                    model.to(pick_device(self.device))
+                self._tokenizer, self._model = tokenizer, model
+        return self._model, self._tokenizer
+
+    def entry_probs(self, records: Sequence[Record]) -> tuple[np.ndarray, list[tuple[int, int]], Any]:
+        """Probabilities per entry (rows in record, entry order), entry index and best windows."""
+        from crimedetect.model.encoder import text_probs
+
+        model, tokenizer = self._load()
+        texts = [e.text for r in records for e in r.entries]
+        index = [(i, j) for i, r in enumerate(records) for j in range(len(r.entries))]
+        probs, best, spans = text_probs(
+            model, tokenizer, texts, self.max_length, self.stride, self.batch_size
+        )
+        return probs, index, (best, spans)
+
+    def predict_array(self, records: Sequence[Record]) -> np.ndarray:
+        """Record-level probabilities ``[n_records, n_categories]`` (max over entries)."""
+        return _record_matrix(self.predict(records))
+
+    def predict(self, records: Sequence[Record]) -> list[RecordPrediction]:
+        """One prediction per record, in input order (entries are batched across records)."""
+        if not records:
+            return []
+        probs, index, (best, spans) = self.entry_probs(records)
+        n_labels = len(self.labels)
+        record_probs = np.zeros((len(records), n_labels), dtype=np.float32)
+        driver = np.full((len(records), n_labels), -1, dtype=np.int64)
+        for row, (r, _) in enumerate(index):
+            take = (probs[row] > record_probs[r]) | (driver[r] < 0)
+            record_probs[r][take] = probs[row][take]
+            driver[r][take] = row
+        out: list[RecordPrediction] = []
+        for r, record in enumerate(records):
+            pred = RecordPrediction(record_id=record.record_id, probs={}, entry={})
+            for k, c in enumerate(self.labels):
+                row = int(driver[r, k])
+                p = float(record_probs[r, k])
+                entry = index[row][1]
+                start, end = spans[int(best[row, k])]
+                pred.probs[c] = p
+                pred.entry[c] = entry
+                pred.spans[c] = (entry, int(start), int(end))
+                if p >= self.thresholds[c]:
+                    pred.labels.append(c)
+            out.append(pred)
+        return out
+
+    def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
+        """The model alone as a detector: a disclosure per category over its threshold."""
+        predictions = self.predict(records)
+        return [
+            [self._model_disclosure(rec, pred, c, pred.probs[c], ["model"]) for c in pred.labels]
+            for rec, pred in zip(records, predictions, strict=True)
+        ]
+
+    def _model_disclosure(
+        self, record: Record, pred: RecordPrediction, category: str, score: float, by: list[str]
+    ) -> Disclosure:
+        entry, start, end = pred.spans[category]
+        text = record.entries[entry].text[start:end]
+        return Disclosure(
+            category=category,
+            victim=None,
+            score=round(min(max(score, 0.0), 1.0), 6),
+            by=by,
+            evidence=[Evidence(entry=entry, start=start, end=end, text=text)],
+            model_score=round(pred.probs[category], 6),
+            first_entry=entry,
+            versions={"model": self.version},
+        )
+
+    def combine(
+        self,
+        records: Sequence[Record],
+        rule_disclosures: Sequence[Sequence[Disclosure]],
+        predictions: Sequence[RecordPrediction],
+    ) -> list[list[Disclosure]]:
+        """The ensemble: rule disclosures re-scored and filtered, plus model-only disclosures.
+
+        With a stacker, each (record, category) gets one calibrated score; categories under
+        the stacker's threshold are dropped, rule disclosures keep their evidence and trace
+        (``by`` gains ``model`` when the model agrees), and a category only the model found
+        becomes a disclosure whose evidence is the window that drove it. Without a stacker
+        (bundle trained with no rules available) the result is the union of both.
+        """
+        if not (len(records) == len(rule_disclosures) == len(predictions)):
+            raise ValueError("records, rule disclosures and predictions must have the same length")
+        probs = _record_matrix(predictions)
+        if self.stacker is not None:
+            combined = self.stacker.predict_proba(stack_features(rule_disclosures, probs, self.thresholds))
+            combined = combined.reshape(len(records), len(self.labels))
+            cut = self.stacker.threshold_
+        out: list[list[Disclosure]] = []
+        for r, (record, disclosures, pred) in enumerate(
+            zip(records, rule_disclosures, predictions, strict=True)
+        ):
+            fired = rule_scores(disclosures)
+            kept: list[Disclosure] = []
+            for k, c in enumerate(self.labels):
+                model_says = pred.probs[c] >= self.thresholds[c]
+                if self.stacker is not None:
+                    score = float(combined[r, k])
+                    accept = score >= cut
+                else:
+                    score = max(fired.get(c, 0.0), pred.probs[c] if model_says else 0.0)
+                    accept = c in fired or model_says
+                if not accept:
+                    continue
+                if c in fired:
+                    for d in disclosures:
+                        if str(d.category) != c:
+                            continue
+                        data = d.model_dump()
+                        by = list(dict.fromkeys([*data.get("by", []), "rules"]))
+                        if model_says and "model" not in by:
+                            by.append("model")
+                        versions = dict(data.get("versions") or {})
+                        versions["model"] = self.version
+                        data.update(
+                            score=round(score, 6),
+                            by=by,
+                            model_score=round(pred.probs[c], 6),
+                            versions=versions,
+                        )
+                        if "rule_score" not in data:
+                            data["rule_score"] = d.score
+                        kept.append(Disclosure.model_validate(data))
+                else:
+                    kept.append(self._model_disclosure(record, pred, c, score, ["model"]))
+            out.append(kept)
+        return out
+
+
+def _record_matrix(predictions: Sequence[RecordPrediction]) -> np.ndarray:
+    return np.asarray([[p.probs[c] for c in CATEGORIES] for p in predictions], dtype=np.float32).reshape(
+        -1, len(CATEGORIES)
+    )
+
+
+def quantize_dynamic(model: Any) -> Any:
+    """Dynamic int8 quantisation of the encoder's linear layers (CPU inference only)."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic as _quantize
+
+    return _quantize(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+@cache
+def _load_cached(uri: str, quantize: bool, tracking: str) -> ModelBundle:
+    return ModelBundle(fetch_bundle_dir(uri), quantize=quantize)
+
+
+def load_bundle(uri_or_path: str, *, quantize: bool = False) -> ModelBundle:
+    """A bundle from a directory or an MLflow URI, once per process (offline; lazy encoder)."""
+    from crimedetect.tracking import tracking_uri
+
+    return _load_cached(str(uri_or_path), quantize, tracking_uri())
+
+
+def champion_uri(alias: str = CHAMPION) -> str | None:
+    """``models:/crimedetect-offence-classifier@champion`` if registered in the current store."""
+    from crimedetect.tracking import _sqlite_path, configure, tracking_uri
+
+    db = _sqlite_path(tracking_uri())
+    if db is not None and not db.exists():
+        return None  # do not create an empty store just to ask
+    import mlflow
+
+    configure()
+    try:
+        mlflow.MlflowClient().get_model_version_by_alias(MODEL_NAME, alias)
+    except Exception:  # no such model or alias
+        return None
+    return f"models:/{MODEL_NAME}@{alias}"

@@ -1,0 +1,268 @@
+"""The registered spaCy components of the rules pipeline.
+
+- ``crimedetect_offences``: offence and cue patterns from ``offence_patterns.yaml`` (Matcher,
+  lemma-aware) -> ``doc.spans["offences"]`` (label = category, id = rule id) and
+  ``doc.spans["cues"]`` (label = cue name, id = rule id);
+- ``crimedetect_context``: ConText-style qualifiers from ``context_rules.yaml`` (trigger,
+  direction, scope, maximum scope, terminators, pseudo-triggers) -> for each offence and cue
+  span the qualifiers that reach it, in ``doc.user_data``;
+- ``crimedetect_victims``: named persons (Firstname SURNAME, titles, ages) and the role words
+  before them (IP, RP, ex partner, paramedic, ...) from ``victims.yaml``.
+
+Each is built from its rule files by name and holds no lambdas, so pipelines pickle and can be
+rebuilt in worker processes. Results go into ``doc.user_data`` under string keys as plain
+lists and dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from spacy.attrs import SENT_START
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from crimedetect.rules.language import uses_lookups
+from crimedetect.rules.matching import PhraseSet, doc_text
+from crimedetect.rules.schema import RuleFileError, load_rules_dir
+
+OFFENCES = "offences"
+CUES = "cues"
+QUALIFIERS = "crimedetect.qualifiers"
+RECORD_CUES = "crimedetect.record_cues"
+PERSONS = "crimedetect.persons"
+
+
+def _add(matcher: PhraseSet, rule_id: str, patterns: list[Any], file: str) -> None:
+    try:
+        matcher.add(rule_id, patterns)
+    except Exception as exc:  # spaCy raises MatchPatternError and others on bad token dicts
+        raise RuleFileError(f"{file}: rule {rule_id}: bad pattern: {exc}") from exc
+
+
+def _sentences(doc: Doc) -> list[tuple[int, int]]:
+    """(start, end) of each token's sentence, from the SENT_START array (no Span objects)."""
+    starts = doc.to_array([SENT_START]).tolist()
+    bounds: list[int] = [i for i, s in enumerate(starts) if s == 1 or i == 0] + [len(doc)]
+    out: list[tuple[int, int]] = []
+    for k in range(len(bounds) - 1):
+        out.extend([(bounds[k], bounds[k + 1])] * (bounds[k + 1] - bounds[k]))
+    return out
+
+
+class OffenceMatcher:
+    """Finds offence and cue mentions with lemma-aware patterns from the rule files."""
+
+    def __init__(self, nlp: Language, name: str, rules_dir: str | None = None) -> None:
+        self.name = name
+        self.rules_dir = rules_dir
+        offences, _, _ = load_rules_dir(rules_dir)
+        self.version = offences.version
+        self.category = {rule.id: rule.category for rule in offences.rules}
+        self.cue = {cue.id: cue.cue for cue in offences.cues}
+        self.matcher = PhraseSet(nlp.vocab, nlp.tokenizer, uses_lookups(nlp))
+        for rule in offences.rules:
+            _add(self.matcher, rule.id, rule.patterns, "offence_patterns.yaml")
+        for cue in offences.cues:
+            _add(self.matcher, cue.id, cue.patterns, "offence_patterns.yaml")
+
+    def __call__(self, doc: Doc) -> Doc:
+        offences: list[Span] = []
+        cues: list[Span] = []
+        for rule_id, start, end in self.matcher(doc):
+            if rule_id in self.category:
+                offences.append(Span(doc, start, end, label=self.category[rule_id], span_id=rule_id))
+            else:
+                cues.append(Span(doc, start, end, label=self.cue[rule_id], span_id=rule_id))
+        doc.spans[OFFENCES] = offences
+        doc.spans[CUES] = cues
+        return doc
+
+
+@Language.factory("crimedetect_offences", default_config={"rules_dir": None})
+def create_offence_matcher(nlp: Language, name: str, rules_dir: str | None) -> OffenceMatcher:
+    """Registered factory ``crimedetect_offences``."""
+    return OffenceMatcher(nlp, name, rules_dir)
+
+
+class ContextQualifier:
+    """ConText-style qualifiers: each trigger reaches the offence and cue spans in its scope.
+
+    A trigger looks ``forward``, ``backward`` or both ways from where it matched, as far as the
+    end of its sentence (``scope: sentence``), its entry (``entry``) or the whole record
+    (``record``: the assembly step applies those), cut at ``max_scope`` tokens and at the first
+    terminator. A pseudo-trigger ('no further action', 'not only') that overlaps a trigger of
+    the same qualifier cancels it. ``applies_to`` limits a rule to some categories,
+    judgements or cues (a terminator's ``applies_to`` names the qualifiers it ends).
+    """
+
+    def __init__(self, nlp: Language, name: str, rules_dir: str | None = None) -> None:
+        self.name = name
+        self.rules_dir = rules_dir
+        offences, context, _ = load_rules_dir(rules_dir)
+        self.version = context.version
+        self.judge = {rule.id: rule.judge for rule in offences.rules}
+        self.rules = {rule.id: rule for rule in context.rules}
+        self.effects = {name: q.effect for name, q in context.qualifiers.items()}
+        self.matcher = PhraseSet(nlp.vocab, nlp.tokenizer, uses_lookups(nlp))
+        for rule in context.rules:
+            _add(self.matcher, rule.id, rule.patterns, "context_rules.yaml")
+
+    def _targets(self, span: Span, group: str) -> set[str]:
+        if group == OFFENCES:
+            return {span.label_, self.judge.get(span.id_, "none")}
+        return {span.label_}
+
+    def __call__(self, doc: Doc) -> Doc:
+        found = self.matcher(doc)
+        triggers: list[tuple[str, int, int]] = []
+        pseudo: list[tuple[str | None, int, int]] = []
+        terminators: list[tuple[set[str], int]] = []
+        for rule_id, start, end in found:
+            rule = self.rules[rule_id]
+            if rule.direction == "pseudo":
+                pseudo.append((rule.qualifier, start, end))
+            elif rule.direction == "terminate":
+                terminators.append((set(rule.applies_to), start))
+            else:
+                triggers.append((rule_id, start, end))
+        triggers = [
+            t
+            for t in triggers
+            if not any(q == self.rules[t[0]].qualifier and s < t[2] and t[1] < e for q, s, e in pseudo)
+        ]
+        groups = {OFFENCES: list(doc.spans.get(OFFENCES, [])), CUES: list(doc.spans.get(CUES, []))}
+        reached: dict[str, list[list[dict[str, Any]]]] = {
+            g: [[] for _ in spans] for g, spans in groups.items()
+        }
+        record_cues: list[dict[str, Any]] = []
+        sentences = _sentences(doc) if triggers else []
+        for rule_id, start, end in triggers:
+            rule = self.rules[rule_id]
+            trace = {
+                "qualifier": rule.qualifier,
+                "rule_id": rule_id,
+                "effect": self.effects[rule.qualifier or ""],
+                "start": doc[start].idx,
+                "end": doc[end - 1].idx + len(doc[end - 1]),
+                "text": doc[start:end].text,
+            }
+            if rule.scope == "record":
+                record_cues.append({**trace, "applies_to": list(rule.applies_to)})
+                continue
+            low, high = sentences[start] if rule.scope == "sentence" else (0, len(doc))
+            ends = [pos for names, pos in terminators if (not names or rule.qualifier in names)]
+            after = min([p for p in ends if p >= end] + [high])
+            before = max([p + 1 for p in ends if p < start] + [low])
+            if rule.max_scope:
+                after = min(after, end + rule.max_scope)
+                before = max(before, start - rule.max_scope)
+            forward = rule.direction in ("forward", "bidirectional")
+            backward = rule.direction in ("backward", "bidirectional")
+            for group, spans in groups.items():
+                for index, span in enumerate(spans):
+                    targets = self._targets(span, group)
+                    if rule.applies_to and not (targets & set(rule.applies_to)):
+                        continue
+                    if targets & set(rule.except_for):
+                        continue
+                    inside = (forward and span.start >= start and span.start < after) or (
+                        backward and span.end <= end and span.end > before
+                    )
+                    if inside and not (
+                        span.start <= start and end <= span.end and span.end - span.start > end - start
+                    ):
+                        reached[group][index].append(trace)
+        doc.user_data[QUALIFIERS] = reached
+        doc.user_data[RECORD_CUES] = record_cues
+        return doc
+
+
+@Language.factory("crimedetect_context", default_config={"rules_dir": None})
+def create_context_qualifier(nlp: Language, name: str, rules_dir: str | None) -> ContextQualifier:
+    """Registered factory ``crimedetect_context``."""
+    return ContextQualifier(nlp, name, rules_dir)
+
+
+_AGE_AFTER = re.compile(
+    r"^\s*(?:\((\d{1,2})(?:\s*(?:yrs?|years?))?\)"
+    r"|,?\s*aged\s+(\d{1,2})\b"
+    r"|,?\s*(\d{1,2})\s*(?:yrs?|years? old|yo)\b)"
+)
+
+
+class PersonFinder:
+    """Named persons (Firstname SURNAME, Mr SURNAME) with their roles and ages."""
+
+    def __init__(self, nlp: Language, name: str, rules_dir: str | None = None) -> None:
+        self.name = name
+        self.rules_dir = rules_dir
+        _, _, lexicon = load_rules_dir(rules_dir)
+        self.version = lexicon.version
+        self.not_surnames = {w.upper() for w in lexicon.not_surnames}
+        self.place_words = {w.lower() for w in lexicon.place_words}
+        self.professional_titles = set(lexicon.professional_titles)
+        titles = "|".join(re.escape(t) for t in lexicon.titles)
+        self.full_name = re.compile(
+            rf"\b(?:(?P<title>{titles})\.?\s+)?"
+            r"(?P<first>(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?|[A-Z]\.?)\s+)?"
+            r"(?P<surname>[A-Z]{2,}(?:[-'][A-Z]{2,})?)\b(?![a-z])"
+        )
+        self.kind = {role.id: role.kind for role in lexicon.roles}
+        self.matcher = PhraseSet(nlp.vocab, nlp.tokenizer, uses_lookups(nlp))
+        for role in lexicon.roles:
+            _add(self.matcher, role.id, role.patterns, "victims.yaml")
+
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc_text(doc)
+        roles = [(self.kind[r], s, e) for r, s, e in self.matcher(doc)]
+        persons: list[dict[str, Any]] = []
+        for match in self.full_name.finditer(text):
+            surname = match.group("surname")
+            if surname in self.not_surnames or surname.split("-")[0] in self.not_surnames:
+                continue
+            if not (match.group("title") or match.group("first")):
+                continue
+            before = text[max(0, match.start() - 40) : match.start()].split()
+            if before and before[-1].lower().strip(",.") in self.place_words:
+                continue
+            first = (match.group("first") or "").strip()
+            if any(word in self.place_words for word in first.lower().split()):
+                continue
+            span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
+            if span is None:
+                continue
+            age_match = _AGE_AFTER.match(text[match.end() : match.end() + 20])
+            age = next((int(g) for g in age_match.groups() if g), None) if age_match else None
+            person_roles = sorted(
+                {kind for kind, s, e in roles if e <= span.start and span.start - e <= 1}
+                | {
+                    kind
+                    for kind, s, e in roles
+                    if s >= span.end and s - span.end <= 1 and kind == "professional"
+                }
+                | ({"professional"} if match.group("title") in self.professional_titles else set())
+            )
+            persons.append(
+                {
+                    "name": " ".join(p for p in (first, surname) if p),
+                    "surname": surname,
+                    "first": first,
+                    "start": span.start,
+                    "end": span.end,
+                    "start_char": match.start(),
+                    "end_char": match.end(),
+                    "roles": person_roles,
+                    "age": age,
+                }
+            )
+        doc.user_data[PERSONS] = persons
+        doc.user_data["crimedetect.roles"] = [{"kind": kind, "start": s, "end": e} for kind, s, e in roles]
+        return doc
+
+
+@Language.factory("crimedetect_victims", default_config={"rules_dir": None})
+def create_person_finder(nlp: Language, name: str, rules_dir: str | None) -> PersonFinder:
+    """Registered factory ``crimedetect_victims``."""
+    return PersonFinder(nlp, name, rules_dir)

@@ -1,0 +1,114 @@
+"""Counting: crime candidates of one record folded into counted disclosures.
+
+Per victim (HOCR General Rule D, one crime per victim): a category is folded into another
+present for the same victim when ``counting.yaml`` says it is part of it (``subsumed_by``);
+then the principal crime rule (General Rule F) keeps the most serious category, by the
+severity order of ``resources/counting_rules.yaml``, and the categories the edition in force
+counts in addition (stalking and harassment, by default) and those ``counted_alongside``
+(assaults and rapes with modern slavery) are kept as well. The edition is chosen by the date
+of the first entry that disclosed anything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from crimedetect.contract import Disclosure, Evidence, Record
+from crimedetect.hocr import counting_edition, severity_rank
+from crimedetect.rules.extract import UNKNOWN, Candidate
+from crimedetect.rules.schema import CountingSettings
+
+MAX_EVIDENCE = 4
+
+
+def _score(group: list[Candidate]) -> float:
+    miss = 1.0
+    for confidence in {(c.rule_id, c.confidence) for c in group}:
+        miss *= 1.0 - confidence[1]
+    return round(min(0.99, 1.0 - miss), 4)
+
+
+def fold(
+    categories: set[str], in_addition: set[str], settings: CountingSettings
+) -> tuple[set[str], dict[str, str]]:
+    """The categories counted for one victim, and for each folded one the category it went into."""
+    folded: dict[str, str] = {}
+    present = set(categories)
+    alongside = {c for key in present for c in settings.counted_alongside.get(key, []) if c in present}
+    for category in sorted(present - alongside, key=severity_rank, reverse=True):
+        for bigger in settings.subsumed_by.get(category, []):
+            if bigger in present and bigger != category:
+                folded[category] = bigger
+                present.discard(category)
+                break
+    extra = (present & in_addition) | alongside
+    rest = present - extra
+    if rest:
+        principal = min(rest, key=severity_rank)
+        for category in rest - {principal}:
+            folded[category] = principal
+        return {principal} | extra, folded
+    return extra, folded
+
+
+def count(record: Record, candidates: list[Candidate], settings: CountingSettings) -> list[Disclosure]:
+    """Counted disclosures of one record, most serious first, with their decision trace."""
+    if not candidates:
+        return []
+    named = {c.victim for c in candidates if c.victim != UNKNOWN}
+    # A mention whose victim is unknown belongs to the only named victim, if there is one.
+    for c in candidates:
+        if c.victim == UNKNOWN and len(named) == 1:
+            c.victim = next(iter(named))
+    first = min(c.mention.entry for c in candidates)
+    edition = counting_edition(record.entries[first].at)
+    in_addition = set(edition.counted_in_addition)
+    by_victim: dict[str, dict[str, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
+    for c in candidates:
+        by_victim[c.victim][c.category].append(c)
+    disclosures: list[Disclosure] = []
+    for victim, by_category in by_victim.items():
+        counted, folded = fold(set(by_category), in_addition, settings)
+        for category in counted:
+            group = list(by_category[category])
+            for small, big in folded.items():
+                if big == category:
+                    group.extend(by_category[small])
+            group.sort(key=lambda c: (c.mention.entry, c.mention.start))
+            own = [c for c in group if c.category == category]
+            evidence: list[Evidence] = []
+            seen: set[tuple[int, int, int]] = set()
+            for c in own + [c for c in group if c.category != category]:
+                key = (c.mention.entry, c.mention.start, c.mention.end)
+                if key not in seen and len(evidence) < MAX_EVIDENCE:
+                    seen.add(key)
+                    evidence.append(
+                        Evidence(
+                            entry=c.mention.entry,
+                            start=c.mention.start,
+                            end=c.mention.end,
+                            text=c.mention.text,
+                        )
+                    )
+            best = max(own, key=lambda c: c.confidence)
+            extras: dict[str, Any] = {
+                "rule_ids": sorted({c.rule_id for c in group}),
+                "cues": sorted({cue for c in group for cue in c.cues}),
+                "hocr_code": best.hocr_code,
+                "first_entry": min(c.mention.entry for c in own),
+                "edition": edition.edition,
+                "folded": sorted({c.category for c in group if c.category != category}),
+            }
+            disclosures.append(
+                Disclosure(
+                    category=category,
+                    victim=None if victim == UNKNOWN else victim,
+                    score=_score(own),
+                    by=["rules"],
+                    evidence=evidence,
+                    **extras,
+                )
+            )
+    disclosures.sort(key=lambda d: (severity_rank(str(d.category)), d.victim or ""))
+    return disclosures

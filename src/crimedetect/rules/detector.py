@@ -1,0 +1,126 @@
+"""``RuleDetector``: the rules behind the ``Detector`` interface.
+
+Builds its spaCy pipeline lazily (once per process), runs every entry of every record through
+``nlp.pipe`` in batches, reads each record's mentions, judges them and counts them. With
+``n_process > 1`` records go to a pool of worker processes, each building the pipeline once.
+Only the config path crosses process boundaries, so the detector pickles.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from crimedetect.contract import Disclosure, Record
+from crimedetect.rules.counting import count
+from crimedetect.rules.extract import RecordReader, RecordTrace
+from crimedetect.rules.schema import load_counting, load_rules_dir, rules_version
+
+
+class RuleDetector:
+    """Offence rules as a detector: counted disclosures with evidence and a decision trace."""
+
+    name = "rules"
+
+    def __init__(self, config_path: str | None = None, n_process: int = 1, batch_size: int = 256) -> None:
+        self.config_path = str(config_path) if config_path else None
+        self.n_process = n_process
+        self.batch_size = batch_size
+        self._nlp: Any = None
+        self._reader: RecordReader | None = None
+        self._rules_dir: str | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config_path": self.config_path, "n_process": self.n_process, "batch_size": self.batch_size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    # ---------------------------------------------------------------- lazy parts
+    @property
+    def nlp(self) -> Any:
+        """The spaCy pipeline, built on first use."""
+        if self._nlp is None:
+            from crimedetect.rules.pipeline import get_pipeline
+
+            self._nlp = get_pipeline(self.config_path)
+            self._rules_dir = self._nlp.get_pipe("crimedetect_offences").rules_dir
+        return self._nlp
+
+    @property
+    def reader(self) -> RecordReader:
+        if self._reader is None:
+            nlp = self.nlp
+            offences, _, _ = load_rules_dir(self._rules_dir)
+            self._reader = RecordReader(offences, nlp.get_pipe("crimedetect_context").effects)
+        return self._reader
+
+    @property
+    def version(self) -> str:
+        """The rules version: the versions of the rule files in use."""
+        if self._nlp is None and self.config_path is None:
+            return rules_version(None)
+        self.nlp  # noqa: B018  (the config may point at another rules directory)
+        return rules_version(self._rules_dir)
+
+    # ---------------------------------------------------------------- detection
+    def _docs(self, records: Sequence[Record]) -> Iterator[tuple[int, list[Any]]]:
+        """Each record's processed entries, in input order."""
+        items = ((entry.text, (i, len(r.entries))) for i, r in enumerate(records) for entry in r.entries)
+        current: list[Any] = []
+        for doc, (index, total) in self.nlp.pipe(items, as_tuples=True, batch_size=self.batch_size):
+            current.append(doc)
+            if len(current) == total:
+                yield index, current
+                current = []
+
+    def trace(self, records: Sequence[Record]) -> list[RecordTrace]:
+        """The full decision trace of each record (mentions, qualifiers, candidates, drops)."""
+        return [self.reader.read(records[i], docs) for i, docs in self._docs(records)]
+
+    def _detect_here(self, records: Sequence[Record]) -> list[list[Disclosure]]:
+        settings = load_counting(self._rules_dir if self._nlp is not None else self._rules_dir_now())
+        return [
+            count(records[i], self.reader.read(records[i], docs).candidates, settings)
+            for i, docs in self._docs(records)
+        ]
+
+    def _rules_dir_now(self) -> str | None:
+        self.nlp  # noqa: B018
+        return self._rules_dir
+
+    def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
+        """Counted disclosures for each record, in input order."""
+        records = list(records)
+        workers = min(self.n_process, os.cpu_count() or 1)
+        if workers <= 1 or len(records) < 2 * self.batch_size:
+            return self._detect_here(records)
+        size = max(1, -(-len(records) // (workers * 4)))
+        chunks = [records[i : i + size] for i in range(0, len(records), size)]
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_init_worker, initargs=(self.config_path,)
+        ) as pool:
+            results = pool.map(_detect_chunk, chunks)
+            return [found for chunk in results for found in chunk]
+
+
+_WORKER: RuleDetector | None = None
+
+
+def _init_worker(config_path: str | None) -> None:
+    global _WORKER
+    _WORKER = RuleDetector(config_path)
+    _WORKER.nlp  # noqa: B018  (build once per worker process)
+
+
+def _detect_chunk(records: list[Record]) -> list[list[Disclosure]]:
+    assert _WORKER is not None
+    return _WORKER._detect_here(records)
+
+
+def detector_for(config_path: str | Path | None = None) -> RuleDetector:
+    """A detector for a config file (the packaged default when None)."""
+    return RuleDetector(str(config_path) if config_path else None)

@@ -1,0 +1,474 @@
+"""From the processed entries of one record to crime candidates (one per offence mention).
+
+A candidate is an offence mention that survived its context qualifiers, judged into its final
+category, with its victim resolved. Counting folds candidates into disclosures
+(:mod:`crimedetect.rules.counting`). Every step leaves a trace: the rule that fired, the
+words, the qualifiers weighed and the judgement made.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.attrs import ORTH
+from spacy.tokens import Doc
+
+from crimedetect.contract import Record
+from crimedetect.rules.components import CUES, OFFENCES, PERSONS, QUALIFIERS, RECORD_CUES, _sentences
+from crimedetect.rules.schema import OffencePatterns
+
+STATE = "State (no individual victim)"
+#: Words allowed between a doer's name and the offence words ('PIKE then shoved him').
+_LINKS = frozenset(
+    {"has", "had", "have", "then", "also", "just", "now", "allegedly", "again", "keeps", "was"}
+)
+ORGANISATION = "organisation"
+UNKNOWN = "unknown"
+
+
+_AGE_IN_TEXT = re.compile(
+    r"\b(?:when|since|from when) (?:she|he|i|they) (?:was|were) (\d{1,2})\b"
+    r"|\baged (\d{1,2})\b|\b(\d{1,2}) ?(?:years? old|yo|yrs? old)\b"
+    r"|\b(?:she|he|i) (?:is|was) (?:only )?(\d{1,2})\b"
+    r"|\bunder (1[0-8])\b",
+    re.IGNORECASE,
+)
+
+
+def _age_in_sentence(text: str, mention: Mention) -> int | None:
+    """An age stated in the mention's sentence ('when she was 15', 'aged 14'), if any."""
+    start = max(text.rfind(".", 0, mention.start) + 1, 0)
+    end = text.find(".", mention.end)
+    window = text[start : end if end != -1 else len(text)]
+    ages = [int(g) for match in _AGE_IN_TEXT.finditer(window) for g in match.groups() if g]
+    return min(ages) if ages else None
+
+
+def _is_first_name(first: str) -> bool:
+    """A first name, not an initial ('S', 'T.')."""
+    return len(first.rstrip(".")) > 1
+
+
+@dataclass
+class Mention:
+    """One offence or cue match in one entry, with what context did to it."""
+
+    rule_id: str
+    label: str  # category for offences, cue name for cues
+    entry: int
+    start: int  # characters into the entry text
+    end: int
+    text: str
+    token_start: int
+    token_end: int
+    sentence: tuple[int, int]
+    qualifiers: list[dict[str, Any]] = field(default_factory=list)
+    victim: str | None = None
+
+    def has(self, qualifier: str) -> bool:
+        return any(q["qualifier"] == qualifier for q in self.qualifiers)
+
+    def excluded_by(self, effects: dict[str, str]) -> list[str]:
+        return sorted({q["qualifier"] for q in self.qualifiers if effects.get(q["qualifier"]) == "exclude"})
+
+
+@dataclass
+class Candidate:
+    """A crime candidate: a surviving offence mention judged into its final category."""
+
+    category: str
+    victim: str
+    mention: Mention
+    rule_id: str
+    hocr_code: str | None
+    confidence: float
+    cues: list[str]
+
+
+@dataclass
+class RecordTrace:
+    """Everything the rules saw in one record, for explanations and the rules report."""
+
+    mentions: list[Mention]
+    cues: list[Mention]
+    candidates: list[Candidate]
+    dropped: list[tuple[Mention, str]]  # (mention, why: excluded qualifiers or judgement)
+    record_cues: list[dict[str, Any]]
+    persons: dict[str, dict[str, Any]]
+
+
+@dataclass
+class _Person:
+    key: str
+    name: str
+    roles: set[str] = field(default_factory=set)
+    age: int | None = None
+    order: int = 0
+
+
+class RecordReader:
+    """Reads one record's processed entries; holds the rule metadata it needs."""
+
+    def __init__(self, offences: OffencePatterns, effects: dict[str, str]) -> None:
+        self.rules = {rule.id: rule for rule in offences.rules}
+        self.effects = effects
+        self._doers: set[str] = set()
+        self._live_offences: list[Mention] = []
+
+    # ---------------------------------------------------------------- mentions
+    @staticmethod
+    def _mentions(doc: Doc, entry: int, group: str) -> list[Mention]:
+        found: list[Mention] = []
+        spans = doc.spans.get(group, [])
+        if not spans:
+            return found
+        qualifiers = doc.user_data.get(QUALIFIERS, {}).get(group, [])
+        sentences = _sentences(doc)
+        for index, span in enumerate(spans):
+            found.append(
+                Mention(
+                    rule_id=span.id_,
+                    label=span.label_,
+                    entry=entry,
+                    start=span.start_char,
+                    end=span.end_char,
+                    text=span.text,
+                    token_start=span.start,
+                    token_end=span.end,
+                    sentence=sentences[span.start],
+                    qualifiers=list(qualifiers[index]) if index < len(qualifiers) else [],
+                )
+            )
+        return found
+
+    # ---------------------------------------------------------------- persons
+    @staticmethod
+    def _persons(docs: list[Doc]) -> tuple[dict[str, _Person], list[list[dict[str, Any]]]]:
+        people: dict[str, _Person] = {}
+        by_surname: dict[str, set[str]] = {}
+        by_first: dict[str, set[str]] = {}
+        raw = [list(doc.user_data.get(PERSONS, [])) for doc in docs]
+        order = 0
+        for mentions in raw:
+            for m in mentions:
+                key = m["name"] if _is_first_name(m["first"]) else m["surname"]
+                if key == m["surname"] and len(by_surname.get(key, ())) == 1:
+                    key = next(iter(by_surname[key]))
+                m["key"] = key
+                person = people.setdefault(key, _Person(key=key, name=m["name"], order=order))
+                order += 1
+                person.roles.update(m["roles"])
+                person.age = person.age if person.age is not None else m["age"]
+                if _is_first_name(m["first"]):
+                    by_surname.setdefault(m["surname"], set()).add(key)
+                    by_first.setdefault(m["first"].split()[0], set()).add(key)
+        # Bare surnames (PIKE) and first names (Dean) of people named in full elsewhere.
+        strings = docs[0].vocab.strings if docs else None
+        lookup: dict[int, str] = {}
+        for name, keys in list(by_surname.items()) + list(by_first.items()):
+            if len(keys) == 1 and strings is not None:
+                lookup[strings.add(name)] = next(iter(keys))
+        if lookup:
+            for entry, doc in enumerate(docs):
+                taken = {i for m in raw[entry] for i in range(m["start"], m["end"])}
+                roles_here = doc.user_data.get("crimedetect.roles", [])
+                for i, orth in enumerate(doc.to_array([ORTH]).tolist()):
+                    key = lookup.get(orth)
+                    if key is None or i in taken:
+                        continue
+                    roles = [m["kind"] for m in roles_here if m["end"] <= i and i - m["end"] <= 2]
+                    if "suspect" in roles:
+                        people[key].roles.add("suspect")
+                    raw[entry].append(
+                        {
+                            "key": key,
+                            "name": people[key].name,
+                            "start": i,
+                            "end": i + 1,
+                            "roles": roles,
+                            "age": None,
+                        }
+                    )
+        return people, raw
+
+    @staticmethod
+    def _find_doers(docs: list[Doc], persons: list[list[dict[str, Any]]]) -> set[str]:
+        """People named just before offence words ('PIKE spat at me', 'KNOWLES (20) keeps
+        messaging'): the doers, so never the victim of that record's offences."""
+        doers: set[str] = set()
+        for entry, doc in enumerate(docs):
+            starts = [span.start for span in doc.spans.get(OFFENCES, [])]
+            if not starts:
+                continue
+            for p in persons[entry]:
+                for start in starts:
+                    if not (0 <= start - p["end"] <= 4):
+                        continue
+                    gap = doc[p["end"] : start]
+                    if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
+                        doers.add(p["key"])
+        return doers
+
+    @staticmethod
+    def _plural(doc: Doc, mention: Mention) -> bool:
+        """Whether the mention's sentence speaks of several victims ('both', 'all three')."""
+        low, high = mention.sentence
+        return any(
+            r["kind"] == "plural" and low <= r["start"] < high
+            for r in doc.user_data.get("crimedetect.roles", [])
+        )
+
+    @staticmethod
+    def _default_victim(people: dict[str, _Person]) -> str | None:
+        ranked = sorted(people.values(), key=lambda p: p.order)
+
+        def ok(p: _Person) -> bool:
+            return "professional" not in p.roles and not ("suspect" in p.roles and "victim" not in p.roles)
+
+        for test in (
+            lambda p: "victim" in p.roles,
+            lambda p: "reporter" in p.roles and "relative" not in p.roles,
+            lambda p: True,
+        ):
+            for person in ranked:
+                if test(person) and ok(person):
+                    return person.key
+        return None
+
+    def _victim_of(
+        self,
+        mention: Mention,
+        persons: list[dict[str, Any]],
+        people: dict[str, _Person],
+        default: str | None,
+        author: str | None,
+        text: str,
+    ) -> str | None:
+        low, high = mention.sentence
+        candidates = []
+        for p in persons:
+            if not (low <= p["start"] < high):
+                continue
+            person = people.get(p["key"])
+            if person is None or "professional" in person.roles:
+                continue
+            if "suspect" in p["roles"] or ("suspect" in person.roles and "victim" not in person.roles):
+                continue
+            if p["key"] in self._doers:
+                continue
+            candidates.append(p)
+        after = [p for p in candidates if p["start"] > mention.token_start]
+        if after:
+            return min(after, key=lambda p: p["start"])["key"]
+        # 'spat at me', 'touched my ...': the writer of the entry. An officer writing in
+        # their own words is the victim; inside quotes, or in a report the victim wrote, the
+        # first person is the record's victim.
+        window = text[mention.start : mention.end + 12].lower().split()
+        if any(w.strip(".,;:!?'\"") in ("me", "my") for w in window):
+            quoted = sum(text[: mention.start].count(q) for q in ('"', "\u201c", "\u201d")) % 2 == 1 or (
+                " '" in text[max(0, mention.start - 80) : mention.start]
+            )
+            officer = bool(author) and str(author).upper().startswith(("PC", "DC", "PCSO", "SGT", "DS"))
+            if officer and not quoted:
+                return author
+            return default
+        # 'X ... sexually abused her': an object pronoun points away from the name before
+        # the offence words (often its doer) to the record's victim.
+        if any(w.strip(".,;:!?'\"") in ("her", "him", "them") for w in window[:4]) and default:
+            return default
+        before = [p for p in candidates if p["end"] <= mention.token_start]
+        if before:
+            return max(before, key=lambda p: p["end"])["key"]
+        return default
+
+    # ---------------------------------------------------------------- judgement
+    def _judge(
+        self,
+        mention: Mention,
+        cues: list[Mention],
+        age_of: dict[str, int | None],
+        text: str = "",
+    ) -> tuple[str | None, str | None, list[str], str]:
+        """Final (category, hocr code, cues used, why) for a mention; category None = no crime."""
+        rule = self.rules[mention.rule_id]
+        judge = rule.judge
+        live = [c for c in cues if not c.excluded_by(self.effects) and not c.has("negated")]
+
+        def near(name: str, scope: str) -> list[Mention]:
+            picked = []
+            for c in live:
+                if c.label != name:
+                    continue
+                if scope == "record" or (
+                    c.entry == mention.entry and (scope == "entry" or c.sentence == mention.sentence)
+                ):
+                    picked.append(c)
+            return picked
+
+        if judge == "assault":
+            injuries = [c for c in near("injury", "record") if c.victim in (None, mention.victim)]
+            if injuries or near("serious_injury", "entry"):
+                return "violence_with_injury", "8N", ["injury"], "injury described"
+            return "violence_without_injury", rule.hocr_code, [], "no injury described"
+        if judge == "threat":
+            if near("sent", "sentence"):
+                return "stalking_harassment", "8R", ["sent"], "threat sent (malicious communications)"
+            if near("repeated", "sentence"):
+                return "stalking_harassment", "8L", ["repeated"], "repeated threats (harassment)"
+            words_only = mention.has("words_only")
+            if not words_only and (near("immediate_fear", "entry") or near("weapon", "sentence")):
+                return "violence_without_injury", "105A", ["immediate_fear"], "fear of immediate violence"
+            if near("threat_to_kill", "sentence") or "kill" in mention.text.lower():
+                return "violence_without_injury", "3B", ["threat_to_kill"], "threat to kill"
+            return (
+                None,
+                None,
+                ["words_only"] if words_only else [],
+                "threat without fear of immediate violence",
+            )
+        if judge == "theft_force":
+            if near("force_on_person", "sentence"):
+                return "robbery", "34B", ["force_on_person"], "force used on the person while stealing"
+            return rule.category, rule.hocr_code, [], "pattern"
+        if judge == "theft_snatch":
+            if near("force_on_person", "entry"):
+                return "robbery", "34B", ["force_on_person"], "force used on the person"
+            return "theft", "39", [], "no force on the person"
+        if judge == "sexual_activity":
+            age = age_of.get(mention.victim or "")
+            if age is None:
+                age = _age_in_sentence(text, mention)
+            if age is not None and age < 13:
+                return "rape", "19E", ["child_under_13"], "sexual activity with a child under 13"
+            if age is not None and age < 16:
+                return (
+                    "other_sexual_offence",
+                    "22B",
+                    ["child_under_16"],
+                    "sexual activity with a child under 16",
+                )
+            return None, None, [], "sexual activity, no child victim"
+        if judge == "child_sexual":
+            age = age_of.get(mention.victim or "")
+            if age is None:
+                age = _age_in_sentence(text, mention)
+            if age is not None and age < 16:
+                return (
+                    rule.category,
+                    rule.hocr_code,
+                    ["child_under_16"],
+                    "sexual activity with a child under 16",
+                )
+            return None, None, [], "no child victim"
+        if judge == "indicators":
+            same = {
+                (m.entry, m.start)
+                for m in self._live_offences
+                if self.rules[m.rule_id].category == rule.category
+            }
+            if len(same) >= 2:
+                return rule.category, rule.hocr_code, ["indicators"], f"{len(same)} indicators"
+            return None, None, [], "a single indicator"
+        if judge == "conduct":
+            if near("repeated", "entry"):
+                return rule.category, rule.hocr_code, ["repeated"], "course of conduct"
+            return None, None, [], "single occasion, no course of conduct"
+        return rule.category, rule.hocr_code, [], "pattern"
+
+    # ---------------------------------------------------------------- the record
+    def read(self, record: Record, docs: list[Doc]) -> RecordTrace:
+        """Candidates (and the full trace) for one record whose entries are ``docs``."""
+        people, persons = self._persons(docs)
+        self._doers = self._find_doers(docs, persons)
+        for key in self._doers:
+            if "victim" not in people[key].roles:
+                people[key].roles.add("suspect")
+        default = self._default_victim(people)
+        mentions: list[Mention] = []
+        cues: list[Mention] = []
+        record_cues: list[dict[str, Any]] = []
+        for entry, doc in enumerate(docs):
+            author = record.entries[entry].author
+            text = record.entries[entry].text
+            for group, sink in ((OFFENCES, mentions), (CUES, cues)):
+                for m in self._mentions(doc, entry, group):
+                    m.victim = self._victim_of(m, persons[entry], people, default, author, text)
+                    sink.append(m)
+            for cue in doc.user_data.get(RECORD_CUES, []):
+                record_cues.append({**cue, "entry": entry})
+        for m in cues:
+            low, high = m.sentence
+            named = [
+                p
+                for p in persons[m.entry]
+                if low <= p["start"] < high and people[p["key"]].roles.isdisjoint({"suspect", "professional"})
+            ]
+            m.victim = named[0]["key"] if len(named) == 1 else None
+        age_of = {key: p.age for key, p in people.items()}
+        found_cues = {c["qualifier"] for c in record_cues}
+        # A third party's report the victim does not confirm may stay an incident (CRI); not
+        # when a professional reported it in role (NCRS: recorded without confirmation).
+        unconfirmed = (
+            "victim_denies" in found_cues and "third_party" in found_cues and "professional" not in found_cues
+        )
+        candidates: list[Candidate] = []
+        dropped: list[tuple[Mention, str]] = []
+        self._live_offences = [m for m in mentions if not m.excluded_by(self.effects)]
+        for m in mentions:
+            rule = self.rules[m.rule_id]
+            targets = {rule.category, rule.judge}
+            for cue in record_cues:
+                if self.effects.get(cue["qualifier"]) == "exclude" and (
+                    not cue["applies_to"] or targets & set(cue["applies_to"])
+                ):
+                    m.qualifiers.append(cue)
+            excluded = m.excluded_by(self.effects)
+            if excluded:
+                dropped.append((m, "excluded: " + ", ".join(excluded)))
+                continue
+            if unconfirmed and rule.victim == "person":
+                dropped.append((m, "judged: third-party report the victim does not confirm"))
+                continue
+            category, code, used, why = self._judge(m, cues, age_of, record.entries[m.entry].text)
+            if category is None:
+                dropped.append((m, "judged: " + why))
+                continue
+            victims = [m.victim or UNKNOWN]
+            if rule.victim == "state":
+                victims = [STATE]
+            elif rule.victim == "organisation":
+                victims = [ORGANISATION]
+            elif self._plural(docs[m.entry], m):
+                named = [
+                    key
+                    for key, person in sorted(people.items(), key=lambda item: item[1].order)
+                    if not person.roles & {"suspect", "professional"} and key not in self._doers
+                ]
+                if 2 <= len(named) <= 8:
+                    victims = named
+            marks = sorted(
+                {q["qualifier"] for q in m.qualifiers if self.effects.get(q["qualifier"]) != "exclude"}
+                | {c["qualifier"] for c in record_cues if self.effects.get(c["qualifier"]) == "mark"}
+            )
+            for victim in victims:
+                candidates.append(
+                    Candidate(
+                        category=category,
+                        victim=victim,
+                        mention=m,
+                        rule_id=m.rule_id,
+                        hocr_code=code,
+                        confidence=rule.confidence,
+                        cues=sorted(set(used) | set(marks)),
+                    )
+                )
+        return RecordTrace(
+            mentions=mentions,
+            cues=cues,
+            candidates=candidates,
+            dropped=dropped,
+            record_cues=record_cues,
+            persons={k: {"name": p.name, "roles": sorted(p.roles), "age": p.age} for k, p in people.items()},
+        )

@@ -1,0 +1,329 @@
+"""The rule files as validated data: offence patterns, context rules and victim lexicons.
+
+Every file an analyst edits is YAML with a ``version`` and is validated with pydantic on
+load. A bad file raises :class:`RuleFileError` naming the file, the rule (index and id) and
+the field, so the analyst knows what to fix.
+
+Patterns come in two forms:
+
+- a *phrase* string in a small language, one slot per word: ``punch|kick|slap * her``.
+  A word is matched on its lemma (lower-cased, lookup table), ``a|b`` means any of them,
+  ``=word`` matches the exact lower-case text, ``*`` is one optional token, ``*3`` up to three
+  optional tokens, ``word?`` an optional word, ``<num>`` a number, ``<name>`` a title-case
+  word (a name), ``'`` a quote mark;
+- a raw spaCy ``Matcher`` token pattern (a list of dicts), for anything the phrase form cannot say.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crimedetect.contract import CATEGORIES
+
+#: Offence judgements a rule can ask for (see ``rules.judge``).
+JUDGEMENTS = (
+    "none",
+    "assault",
+    "threat",
+    "theft_snatch",
+    "sexual_activity",
+    "child_sexual",
+    "conduct",
+    "indicators",
+    "theft_force",
+)
+#: Evidence cues the judgements read.
+CUE_NAMES = (
+    "injury",
+    "serious_injury",
+    "immediate_fear",
+    "sent",
+    "repeated",
+    "threat_to_kill",
+    "force_on_person",
+    "weapon",
+)
+#: Context qualifiers: what each does to a disclosure.
+QUALIFIER_EFFECTS = ("exclude", "mark", "judge")
+DIRECTIONS = ("forward", "backward", "bidirectional", "pseudo", "terminate")
+SCOPES = ("sentence", "entry", "record")
+VICTIM_ROLE_KINDS = (
+    "victim",
+    "reporter",
+    "suspect",
+    "professional",
+    "relative",
+    "organisation",
+    "state",
+    "plural",
+)
+
+Pattern = str | list[dict[str, Any]]
+
+
+class RuleFileError(ValueError):
+    """A rule file that fails validation; the message names file, rule and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_patterns(patterns: list[Pattern]) -> list[Pattern]:
+    if not patterns:
+        raise ValueError("needs at least one pattern")
+    for index, pattern in enumerate(patterns):
+        if isinstance(pattern, str):
+            if not pattern.strip():
+                raise ValueError(f"pattern {index} is an empty phrase")
+        elif not pattern or not all(isinstance(token, dict) for token in pattern):
+            raise ValueError(f"pattern {index} must be a phrase or a non-empty list of token dicts")
+    return patterns
+
+
+class OffenceRule(_Strict):
+    """One offence pattern rule: an id, one category, an optional HOCR code and a judgement."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    category: str
+    judge: str = "none"
+    hocr_code: str | None = None
+    confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    victim: Literal["person", "organisation", "state"] = "person"
+    description: str = ""
+    patterns: list[Pattern]
+
+    _patterns = field_validator("patterns")(_check_patterns)
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in CATEGORIES:
+            raise ValueError(f"unknown category {value!r}; one of {', '.join(CATEGORIES)}")
+        return value
+
+    @field_validator("judge")
+    @classmethod
+    def _known_judge(cls, value: str) -> str:
+        if value not in JUDGEMENTS:
+            raise ValueError(f"unknown judge {value!r}; one of {', '.join(JUDGEMENTS)}")
+        return value
+
+
+class CueRule(_Strict):
+    """An evidence cue the offence judgement weighs (injury, fear of immediate violence, ...)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    cue: str
+    description: str = ""
+    patterns: list[Pattern]
+
+    _patterns = field_validator("patterns")(_check_patterns)
+
+    @field_validator("cue")
+    @classmethod
+    def _known_cue(cls, value: str) -> str:
+        if value not in CUE_NAMES:
+            raise ValueError(f"unknown cue {value!r}; one of {', '.join(CUE_NAMES)}")
+        return value
+
+
+class OffencePatterns(_Strict):
+    """``offence_patterns.yaml``."""
+
+    version: str
+    rules: list[OffenceRule]
+    cues: list[CueRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> OffencePatterns:
+        _unique([r.id for r in self.rules] + [c.id for c in self.cues])
+        return self
+
+
+class Qualifier(_Strict):
+    effect: Literal["exclude", "mark", "judge"]
+    description: str = ""
+
+
+class ContextRule(_Strict):
+    """A ConText rule: trigger patterns, a qualifier, a direction and a scope."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    qualifier: str | None = None
+    direction: Literal["forward", "backward", "bidirectional", "pseudo", "terminate"]
+    scope: Literal["sentence", "entry", "record"] = "sentence"
+    max_scope: int | None = Field(default=None, ge=1)
+    applies_to: list[str] = Field(default_factory=list)
+    except_for: list[str] = Field(default_factory=list)
+    description: str = ""
+    patterns: list[Pattern]
+
+    _patterns = field_validator("patterns")(_check_patterns)
+
+    @model_validator(mode="after")
+    def _qualifier_needed(self) -> ContextRule:
+        if self.direction != "terminate" and not self.qualifier:
+            raise ValueError(f"direction {self.direction!r} needs a qualifier")
+        return self
+
+
+class ContextRules(_Strict):
+    """``context_rules.yaml``."""
+
+    version: str
+    qualifiers: dict[str, Qualifier]
+    rules: list[ContextRule]
+
+    @model_validator(mode="after")
+    def _known_qualifiers(self) -> ContextRules:
+        _unique([r.id for r in self.rules])
+        targets = set(CATEGORIES) | set(JUDGEMENTS) | set(CUE_NAMES) | set(self.qualifiers)
+        for rule in self.rules:
+            if rule.qualifier and rule.qualifier not in self.qualifiers:
+                raise ValueError(
+                    f"rule {rule.id}: qualifier {rule.qualifier!r} is not declared under qualifiers"
+                )
+            for target in rule.applies_to + rule.except_for:
+                if target not in targets:
+                    raise ValueError(
+                        f"rule {rule.id}: applies_to {target!r} is not a category, "
+                        "judgement, cue or qualifier"
+                    )
+        return self
+
+
+class RoleRule(_Strict):
+    """A role word that names a person in the text (IP, RP, mother, staff member, ...)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    kind: Literal[
+        "victim", "reporter", "suspect", "professional", "relative", "organisation", "state", "plural"
+    ]
+    patterns: list[Pattern]
+
+    _patterns = field_validator("patterns")(_check_patterns)
+
+
+class VictimLexicon(_Strict):
+    """``victims.yaml``: role words, and words in capitals that are not surnames."""
+
+    version: str
+    titles: list[str]
+    professional_titles: list[str] = Field(default_factory=list)
+    roles: list[RoleRule]
+    not_surnames: list[str] = Field(default_factory=list)
+    place_words: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> VictimLexicon:
+        _unique([r.id for r in self.roles])
+        return self
+
+
+def _unique(ids: list[str]) -> None:
+    seen: set[str] = set()
+    for rule_id in ids:
+        if rule_id in seen:
+            raise ValueError(f"rule id {rule_id!r} is used twice")
+        seen.add(rule_id)
+
+
+class CountingSettings(_Strict):
+    """``counting.yaml``: offence-specific folding on top of the principal crime rule."""
+
+    version: str
+    subsumed_by: dict[str, list[str]] = Field(default_factory=dict)
+    counted_alongside: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> CountingSettings:
+        for table in (self.subsumed_by, self.counted_alongside):
+            for key, values in table.items():
+                for name in (key, *values):
+                    if name not in CATEGORIES:
+                        raise ValueError(f"unknown category {name!r}")
+        return self
+
+
+FILES: dict[str, type[BaseModel]] = {
+    "offence_patterns.yaml": OffencePatterns,
+    "context_rules.yaml": ContextRules,
+    "victims.yaml": VictimLexicon,
+    "counting.yaml": CountingSettings,
+}
+
+
+def default_rules_dir() -> Path:
+    """The rule files shipped in the package (``resources/rules``)."""
+    return Path(str(resources.files("crimedetect") / "resources" / "rules"))
+
+
+def _where(data: Any, loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic location into 'rules[12] (id violence.punch) field patterns'."""
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int):
+            label = f"[{step}]"
+            if isinstance(node, list) and 0 <= step < len(node):
+                node = node[step]
+                if isinstance(node, dict) and "id" in node:
+                    label += f" (id {node['id']})"
+            parts.append(label)
+        else:
+            parts.append(f".{step}" if parts else str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    return "".join(parts) or "(file)"
+
+
+def load_rule_file(path: str | Path, model: type[BaseModel] | None = None) -> Any:
+    """Load and validate one rule file; raise :class:`RuleFileError` naming file, rule and field."""
+    path = Path(path)
+    model = model or FILES.get(path.name)
+    if model is None:
+        raise RuleFileError(f"{path}: unknown rule file; expected one of {', '.join(FILES)}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RuleFileError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise RuleFileError(f"{path}{line}: not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_where(data, tuple(err['loc']))}: {err['msg']}" for err in exc.errors()]
+        raise RuleFileError(f"{path}: " + "; ".join(problems)) from exc
+
+
+@lru_cache(maxsize=8)
+def load_rules_dir(directory: str | None = None) -> tuple[OffencePatterns, ContextRules, VictimLexicon]:
+    """The three rule files of a directory (default: the packaged ones), validated."""
+    base = Path(directory) if directory else default_rules_dir()
+    return (
+        load_rule_file(base / "offence_patterns.yaml"),
+        load_rule_file(base / "context_rules.yaml"),
+        load_rule_file(base / "victims.yaml"),
+    )
+
+
+@lru_cache(maxsize=8)
+def load_counting(directory: str | None = None) -> CountingSettings:
+    """``counting.yaml`` of a rules directory, validated."""
+    base = Path(directory) if directory else default_rules_dir()
+    return load_rule_file(base / "counting.yaml")
+
+
+def rules_version(directory: str | None = None) -> str:
+    """One version string for the rule set: the four file versions joined."""
+    offences, context, victims = load_rules_dir(directory)
+    counting = load_counting(directory)
+    return f"o{offences.version}-c{context.version}-v{victims.version}-n{counting.version}"

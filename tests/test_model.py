@@ -1,0 +1,383 @@
+"""The offence classifier on a tiny, randomly initialised BERT built here (seconds on CPU)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crimedetect.contract import CATEGORIES, Audit, Disclosure, Evidence, Record
+from crimedetect.model import metrics as M
+from crimedetect.model.data import entry_examples, label_records
+
+T0 = "2017-03-01T10:00:00Z"
+T1 = "2017-03-01T11:00:00Z"
+
+# (first entry, second entry, category or None, evidence): a small labelled force.
+CASES = [
+    (
+        "RP states her partner punched her in the face.",
+        "IP has a cut lip and bruising.",
+        "violence_with_injury",
+        "punched her in the face",
+    ),
+    (
+        "Caller says male hit his brother with a bottle.",
+        "Victim has a head wound, stitches.",
+        "violence_with_injury",
+        "hit his brother with a bottle",
+    ),
+    (
+        "Shop reports a male took a jacket without paying.",
+        "CCTV seized, suspect known.",
+        "theft",
+        "took a jacket without paying",
+    ),
+    (
+        "RP says her bike was stolen from the garden.",
+        "No suspects. Advice given.",
+        "theft",
+        "her bike was stolen",
+    ),
+    (
+        "Neighbour smashed the front window of the car.",
+        "Damage photographed.",
+        "criminal_damage_arson",
+        "smashed the front window",
+    ),
+    (
+        "Youths set fire to the bin store.",
+        "Fire service attended.",
+        "criminal_damage_arson",
+        "set fire to the bin store",
+    ),
+    ("Concern for welfare, elderly male not answering.", "Found safe and well.", None, None),
+    ("Noise complaint, music from a party.", "Spoke to occupant, music turned down.", None, None),
+    ("Lost dog reported in the park.", "Dog returned to owner.", None, None),
+    ("RP locked out of her flat.", "Locksmith called, no offences.", None, None),
+    (
+        "Ex partner keeps sending texts.",
+        "He punched her in the face last night too.",
+        "violence_with_injury",
+        "He punched her in the face last night",
+    ),
+    (
+        "Male took purse from a handbag on the bus.",
+        "Victim shaken, no injury.",
+        "theft",
+        "took purse from a handbag",
+    ),
+]
+
+
+def make_records() -> tuple[list[Record], list[Audit]]:
+    records, audits = [], []
+    for i, (first, second, category, evidence) in enumerate(CASES):
+        rid = f"T-{i:03d}"
+        records.append(Record(record_id=rid, entries=[{"at": T0, "text": first}, {"at": T1, "text": second}]))
+        crimes = [{"category": category, "evidence": evidence}] if category else []
+        audits.append(Audit(record_id=rid, crimes=crimes))
+    return records, audits
+
+
+@pytest.fixture(scope="module")
+def force(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """records.jsonl + audits.jsonl of the small force."""
+    folder = tmp_path_factory.mktemp("force")
+    records, audits = make_records()
+    (folder / "records.jsonl").write_text("".join(json.dumps(r.to_json_dict()) + "\n" for r in records))
+    (folder / "audits.jsonl").write_text("".join(json.dumps(a.to_json_dict()) + "\n" for a in audits))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide random BERT with the pinned package's tokenizer."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from crimedetect.model.base import resolve_base
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base().path, local_files_only=True)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=len(CATEGORIES),
+        problem_type="multi_label_classification",
+    )
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def tiny_config(force: Path, base: Path, out: Path, **extra: object):
+    from crimedetect.model.config import TrainConfig
+
+    values = {
+        "run_name": "tiny",
+        "data": {
+            "train": [{"records": str(force / "records.jsonl"), "audits": str(force / "audits.jsonl")}],
+            "val_fraction": 0.34,
+        },
+        "base_model": str(base),
+        "max_length": 32,
+        "stride": 4,
+        "epochs": 6,
+        "batch_size": 4,
+        "learning_rate": 3e-3,
+        "warmup_ratio": 0.0,
+        "min_val_positives": 1,
+        "output_dir": str(out),
+    }
+    values.update(extra)
+    return TrainConfig.model_validate(values)
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Any attempt to open a network connection fails the test (Unix sockets are allowed)."""
+    attempts: list[object] = []
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            attempts.append(address)
+            raise AssertionError(f"network access attempted: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: guarded(socket.socket(), a[0]))
+    return attempts
+
+
+def test_evidence_labels_entries_and_masks_the_rest() -> None:
+    records, audits = make_records()
+    labelled, unaudited = label_records(records, audits)
+    assert unaudited == 0
+    examples = entry_examples(labelled)
+    k = CATEGORIES.index("violence_with_injury")
+    # Case 10: the evidence is in the second entry; the first is masked, not negative.
+    first, second = [e for e in examples if e.record_index == 10]
+    assert (first.labels[k], first.mask[k]) == (0.0, 0.0)
+    assert (second.labels[k], second.mask[k]) == (1.0, 1.0)
+    assert first.mask[CATEGORIES.index("theft")] == 1.0
+
+
+def test_unlocated_evidence_gives_a_record_level_window() -> None:
+    records, audits = make_records()
+    audits[0] = Audit(record_id=audits[0].record_id, crimes=[{"category": "rape", "evidence": "not in text"}])
+    labelled, _ = label_records(records[:1], audits[:1])
+    examples = entry_examples(labelled)
+    k = CATEGORIES.index("rape")
+    assert [e.entry_index for e in examples] == [0, 1, -1]
+    assert [e.mask[k] for e in examples] == [0.0, 0.0, 1.0]
+    assert examples[-1].labels[k] == 1.0
+
+
+def test_threshold_choice_reaches_target_recall() -> None:
+    rng = np.random.default_rng(0)
+    truth = (rng.random((60, len(CATEGORIES))) < 0.2).astype(int)
+    probs = np.clip(truth * 0.5 + rng.random(truth.shape) * 0.6, 0, 1)
+    thresholds, how = M.choose_thresholds(probs, truth, target_recall=0.9, min_positives=3)
+    pred = M.apply_thresholds(probs, thresholds)
+    for k, c in enumerate(CATEGORIES):
+        if how[c] == "category":
+            assert M.prf(truth[:, k], pred[:, k])["recall"] >= 0.9
+
+
+def test_tiny_model_loss_decreases(force: Path, tiny_base: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from crimedetect.model.data import load_labelled
+    from crimedetect.model.train import _Windowed, fit_loop
+
+    cfg = tiny_config(force, tiny_base, tmp_path / "out", epochs=8)
+    labelled, counts = load_labelled(force / "records.jsonl", force / "audits.jsonl")
+    assert counts["records_labelled"] == len(CASES)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        tiny_base,
+        num_labels=len(CATEGORIES),
+        problem_type="multi_label_classification",
+        local_files_only=True,
+    )
+    windows = _Windowed(tokenizer, entry_examples(labelled), cfg.max_length, cfg.stride)
+    history = fit_loop(model, tokenizer, windows, cfg)
+    losses = [row["train_loss"] for row in history]
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_train_register_promote_load_by_alias_offline(
+    force: Path, tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network: list[object]
+) -> None:
+    from typer.testing import CliRunner
+
+    from crimedetect.cli import app
+    from crimedetect.model import champion_uri, load_bundle
+    from crimedetect.model.bundle import ModelBundle
+    from crimedetect.model.train import train
+    from crimedetect.tracking import tracking_uri
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("CRIMEDETECT_MODEL_CACHE", str(tmp_path / "cache"))
+    assert tracking_uri() == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+    assert champion_uri() is None  # no store yet, and asking does not create one
+    assert not (tmp_path / "mlflow.db").exists()
+
+    result = train(tiny_config(force, tiny_base, tmp_path / "bundle"))
+    assert result.model_version == "1"
+    assert [row["epoch"] for row in result.history] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+    runner = CliRunner()
+    promoted = runner.invoke(app, ["models", "promote", "1", "--alias", "champion"])
+    assert promoted.exit_code == 0, promoted.output
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0 and "champion" in listed.output, listed.output
+
+    uri = champion_uri()
+    assert uri == "models:/crimedetect-offence-classifier@champion"
+    records, _ = make_records()
+    local = ModelBundle(tmp_path / "bundle").predict(records)
+    registered = load_bundle(uri)
+    assert registered.version == "crimedetect-offence-classifier/1"
+    remote = registered.predict(records)
+    for a, b in zip(local, remote, strict=True):
+        assert a.entry == b.entry and a.labels == b.labels
+        np.testing.assert_allclose(
+            [a.probs[c] for c in CATEGORIES], [b.probs[c] for c in CATEGORIES], atol=1e-6
+        )
+    assert no_network == []
+
+    # Nothing logged to MLflow carries record text.
+    import mlflow
+
+    run = mlflow.MlflowClient().get_run(result.run_id)
+    logged = json.dumps({"params": run.data.params, "tags": run.data.tags})
+    for first, second, *_ in CASES:
+        assert first not in logged and second not in logged
+        assert first.split()[1] not in run.data.params.values()
+    assert any(k.startswith("data.train0.records.sha256") for k in run.data.tags)
+    assert "val_loss" in run.data.metrics and "train_loss" in run.data.metrics
+    artifacts = [a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id, "pr_curves")]
+    assert artifacts and all(p.endswith(".png") for p in artifacts)
+
+
+def test_thresholds_are_applied_and_bundle_pickles(force: Path, tiny_base: Path, tmp_path: Path) -> None:
+    from crimedetect.model.bundle import ModelBundle
+    from crimedetect.model.train import train
+
+    train(tiny_config(force, tiny_base, tmp_path / "b", epochs=1), log_to_mlflow=False)
+    bundle = ModelBundle(tmp_path / "b")
+    records, _ = make_records()
+    bundle.thresholds = dict.fromkeys(CATEGORIES, 1.01)
+    assert all(p.labels == [] for p in bundle.predict(records))
+    bundle.thresholds = dict.fromkeys(CATEGORIES, 0.0)
+    assert all(p.labels == list(CATEGORIES) for p in bundle.predict(records))
+    copy = pickle.loads(pickle.dumps(bundle))
+    assert copy._model is None and copy.thresholds == bundle.thresholds
+    first = bundle.predict(records[:2])
+    second = copy.predict(records[:2])
+    for a, b in zip(first, second, strict=True):
+        assert [a.probs[c] for c in CATEGORIES] == pytest.approx([b.probs[c] for c in CATEGORIES], abs=1e-6)
+
+
+def test_combine_keeps_rule_evidence_and_adds_model_only_disclosures(
+    force: Path, tiny_base: Path, tmp_path: Path
+) -> None:
+    from crimedetect.model.bundle import ModelBundle, RecordPrediction
+    from crimedetect.model.ensemble import Stacker
+    from crimedetect.model.train import train
+
+    train(tiny_config(force, tiny_base, tmp_path / "b", epochs=1), log_to_mlflow=False)
+    bundle = ModelBundle(tmp_path / "b")
+    bundle.thresholds = dict.fromkeys(CATEGORIES, 0.5)
+    stacker = Stacker()
+    stacker.coef_ = np.array([4.0, 0.0, 1.0, 0.0])
+    stacker.intercept_, stacker.threshold_ = -2.0, 0.5
+    bundle.stacker = stacker
+    records, _ = make_records()
+    record = records[0]
+    probs = dict.fromkeys(CATEGORIES, 0.01)
+    probs["violence_with_injury"] = 0.6
+    probs["theft"] = 0.99
+    prediction = RecordPrediction(
+        record_id=record.record_id,
+        probs=probs,
+        entry=dict.fromkeys(CATEGORIES, 1),
+        spans={c: (1, 0, 10) for c in CATEGORIES},
+    )
+    rule = Disclosure(
+        category="violence_with_injury",
+        victim="V",
+        score=0.9,
+        by=["rules"],
+        evidence=[Evidence(entry=0, start=22, end=45, text=record.entries[0].text[22:45])],
+        rule_ids=["r1"],
+    )
+    weak_rule = Disclosure(category="burglary", score=0.05, by=["rules"], evidence=[])
+    (out,) = bundle.combine([record], [[rule, weak_rule]], [prediction])
+    by_category = {str(d.category): d for d in out}
+    assert set(by_category) == {"violence_with_injury", "theft"}  # weak rule-only burglary dropped
+    kept = by_category["violence_with_injury"]
+    assert kept.by == ["rules", "model"] and kept.evidence == rule.evidence and kept.rule_ids == ["r1"]
+    assert kept.model_score == pytest.approx(0.6)
+    theft = by_category["theft"]
+    assert theft.by == ["model"] and theft.evidence[0].entry == 1 and theft.first_entry == 1
+    assert theft.evidence[0].text == record.entries[1].text[0:10]
+
+
+def test_pinned_base_model_is_verified(tmp_path: Path) -> None:
+    from crimedetect.model.base import BaseModelError, pinned_models, resolve_base, verify
+
+    base = resolve_base("default")
+    assert (base.path / "config.json").exists()
+    assert base.sha256 == pinned_models()["models"][base.name]["sha256"]
+    fake = tmp_path / "model.safetensors"
+    fake.write_bytes(b"not the pinned weights")
+    with pytest.raises(BaseModelError, match="expected"):
+        verify(fake, base.sha256 or "", "test")
+    with pytest.raises(BaseModelError, match="neither"):
+        resolve_base(str(tmp_path / "missing"))
+
+
+def test_config_file_and_code_give_the_same_object(tmp_path: Path) -> None:
+    from crimedetect.model.config import ConfigError, TrainConfig, load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  train:\n    - {records: r.jsonl, audits: a.jsonl}\n")
+    assert load_config(path) == TrainConfig(data={"train": [{"records": "r.jsonl", "audits": "a.jsonl"}]})
+    path.write_text("epochs: zero\ndata:\n  train: []\n")
+    with pytest.raises(ConfigError, match="epochs"):
+        load_config(path)
+
+
+def test_shipped_configs_validate() -> None:
+    from crimedetect.model.config import load_config
+
+    root = Path(__file__).resolve().parents[1] / "training" / "configs"
+    configs = sorted(root.glob("*.yaml"))
+    assert {"demo.yaml", "full.yaml"} <= {p.name for p in configs}
+    for path in configs:
+        load_config(path)
+
+
+def test_freeze_lower_layers_leaves_top_and_head_trainable(tiny_base: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    from crimedetect.model.train import freeze_lower_layers
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_base, local_files_only=True)
+    assert freeze_lower_layers(model, 5) == 1  # never the last layer
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert not any(name.startswith(("bert.embeddings", "bert.encoder.layer.0.")) for name in trainable)
+    assert any(name.startswith("bert.encoder.layer.1.") for name in trainable)
+    assert {"classifier.weight", "classifier.bias"} <= trainable

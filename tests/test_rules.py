@@ -1,0 +1,380 @@
+"""Unit tests of the rules stage: tokenizer, lemmas, rule-file validation, config-built vs
+code-built pipelines, the phrase matcher against spaCy's Matcher, the detector interface,
+counting, quality metrics, the keyword baseline and the CLI."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+import spacy
+import yaml
+from spacy.matcher import Matcher
+from typer.testing import CliRunner
+
+from crimedetect.cli import app
+from crimedetect.contract import Audit, Disclosure, Record
+from crimedetect.detect import Detector
+from crimedetect.rules import RuleDetector, keyword_baseline
+from crimedetect.rules.counting import fold
+from crimedetect.rules.language import compile_pattern, make_police_tokenizer
+from crimedetect.rules.matching import PhraseSet
+from crimedetect.rules.pipeline import build_pipeline, get_pipeline
+from crimedetect.rules.quality import evaluate, part
+from crimedetect.rules.schema import (
+    CountingSettings,
+    RuleFileError,
+    default_rules_dir,
+    load_rule_file,
+    load_rules_dir,
+)
+
+runner = CliRunner()
+
+
+def _record(record_id: str, *texts: str, day: str = "2017-06-01") -> Record:
+    return Record.model_validate(
+        {
+            "record_id": record_id,
+            "entries": [{"at": f"{day}T1{i}:00:00Z", "text": t} for i, t in enumerate(texts)],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def nlp() -> spacy.language.Language:
+    return get_pipeline()
+
+
+@pytest.fixture(scope="module")
+def detector() -> RuleDetector:
+    return RuleDetector()
+
+
+# ------------------------------------------------------------------ tokenizer and lemmas
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("A/O at 2140hrs", ["A/O", "at", "2140", "hrs"]),
+        ("s/o left, IP/RP called", ["s/o", "left", ",", "IP/RP", "called"]),
+        ("calling her a 'sl*g'", ["calling", "her", "a", "'", "sl*g", "'"]),
+        ("u/k male", ["u/k", "male"]),
+    ],
+)
+def test_police_tokenizer_keeps_shorthand(nlp: spacy.language.Language, text: str, tokens: list[str]) -> None:
+    assert [t.text for t in nlp.make_doc(text)] == tokens
+
+
+def test_lemmas_ignore_case(nlp: spacy.language.Language) -> None:
+    doc = nlp("He PUNCHED her. Punched again. Stolen bikes.")
+    assert [t.lemma_ for t in doc if t.lower_ in ("punched", "stolen", "bikes")] == [
+        "punch",
+        "punch",
+        "steal",
+        "bike",
+    ]
+
+
+def test_sentences_split_on_full_stops(nlp: spacy.language.Language) -> None:
+    doc = nlp("No injuries. He punched her! Then left?")
+    assert [s.text for s in doc.sents] == ["No injuries.", "He punched her!", "Then left?"]
+
+
+# ------------------------------------------------------------------ rule files
+def test_packaged_rule_files_validate() -> None:
+    offences, context, victims = load_rules_dir(None)
+    assert offences.rules and context.rules and victims.roles
+    assert len({r.id for r in offences.rules}) == len(offences.rules)
+
+
+def _copy_rules(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    return target
+
+
+def test_bad_category_is_named_with_file_rule_and_field(tmp_path: Path) -> None:
+    rules = _copy_rules(tmp_path)
+    path = rules / "offence_patterns.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"][1]["category"] = "violence"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(RuleFileError) as info:
+        load_rule_file(path)
+    message = str(info.value)
+    assert "offence_patterns.yaml" in message and data["rules"][1]["id"] in message and "category" in message
+
+
+def test_undeclared_qualifier_is_rejected(tmp_path: Path) -> None:
+    rules = _copy_rules(tmp_path)
+    path = rules / "context_rules.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"][0]["qualifier"] = "maybe"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(RuleFileError, match="maybe"):
+        load_rule_file(path)
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "victims.yaml"
+    path.write_text("version: '1'\ntitles: [Mr\nroles: []\n")
+    with pytest.raises(RuleFileError, match=r"victims.yaml line \d+"):
+        load_rule_file(path)
+
+
+def test_counting_settings_reject_unknown_category() -> None:
+    with pytest.raises(ValueError, match="unknown category"):
+        CountingSettings(version="1", subsumed_by={"theft": ["shoplifting"]})
+
+
+# ------------------------------------------------------------------ config vs code
+def test_config_built_pipeline_equals_code_built(nlp: spacy.language.Language) -> None:
+    code = spacy.blank("en")
+    code.tokenizer = make_police_tokenizer(code)
+    code.add_pipe("crimedetect_lemmatizer")
+    code.add_pipe("crimedetect_sentences")
+    code.add_pipe("crimedetect_offences")
+    code.add_pipe("crimedetect_context")
+    code.add_pipe("crimedetect_victims")
+    assert code.pipe_names == nlp.pipe_names
+    for name in nlp.pipe_names:
+        assert code.config["components"][name] == nlp.config["components"][name]
+    text = "RP Leanne HOLLIS states her husband punched her, no injuries. She is not scared of him."
+    built, coded = nlp(text), code(text)
+    for key in ("offences", "cues"):
+        assert [(s.start, s.end, s.label_, s.id_) for s in built.spans[key]] == [
+            (s.start, s.end, s.label_, s.id_) for s in coded.spans[key]
+        ]
+    assert built.user_data == coded.user_data
+
+
+def test_rules_dir_override_changes_patterns(tmp_path: Path) -> None:
+    rules = _copy_rules(tmp_path)
+    path = rules / "offence_patterns.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"].append({"id": "test.zorbing", "category": "public_order", "patterns": ["zorb"]})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    overrides = {
+        f"components.{c}.rules_dir": str(rules)
+        for c in ("crimedetect_offences", "crimedetect_context", "crimedetect_victims")
+    }
+    custom = build_pipeline(None, overrides)
+    doc = custom("He rolled the van into a zorb.")
+    assert [s.id_ for s in doc.spans["offences"]] == ["test.zorbing"]
+
+
+# ------------------------------------------------------------------ phrase matcher vs spaCy
+SAMPLES = [
+    "RP states her ex partner has punched her twice in the face and kicked him.",
+    "He keeps messaging her, over 30 texts since Friday, and turned up at her work again.",
+    "Window smashed, tyres slashed x4, £200 taken from the purse and the bag snatched off her shoulder.",
+    "She said 'you're dead' and he threatened to kill her, she was terrified and he raised his fist.",
+    "Not allowed to leave, the boss has their passports, paid £20 a week.",
+]
+
+
+def test_phrase_matcher_finds_what_spacy_matcher_finds(nlp: spacy.language.Language) -> None:
+    offences, context, _ = load_rules_dir(None)
+    rules = [(r.id, r.patterns) for r in offences.rules + offences.cues + context.rules]  # type: ignore[operator]
+    ours = PhraseSet(nlp.vocab, nlp.tokenizer)
+    theirs = Matcher(nlp.vocab)
+    for rule_id, patterns in rules:
+        ours.add(rule_id, patterns)
+        theirs.add(rule_id, [compile_pattern(p, nlp.tokenizer) for p in patterns])
+    for text in SAMPLES:
+        doc = nlp(text)
+        found: dict[str, list[tuple[int, int]]] = {}
+        for match_id, start, end in theirs(doc):
+            found.setdefault(nlp.vocab.strings[match_id], []).append((start, end))
+        expected = set()
+        for rule_id, spans in found.items():
+            taken: list[tuple[int, int]] = []
+            for start, end in sorted(spans, key=lambda s: (-(s[1] - s[0]), s[0])):
+                if all(end <= s or start >= e for s, e in taken):
+                    taken.append((start, end))
+            expected |= {(rule_id, s, e) for s, e in taken}
+        assert set(ours(doc)) == expected, text
+
+
+def test_phrase_must_start_with_a_word(nlp: spacy.language.Language) -> None:
+    phrases = PhraseSet(nlp.vocab, nlp.tokenizer)
+    with pytest.raises(ValueError, match="required word"):
+        phrases.add("x.y", ["* punch"])
+
+
+# ------------------------------------------------------------------ the detector
+def test_detector_implements_the_interface(detector: RuleDetector) -> None:
+    assert isinstance(detector, Detector)
+    assert detector.name == "rules"
+    assert detector.version.startswith("o")
+
+
+def test_disclosures_carry_evidence_and_trace(detector: RuleDetector) -> None:
+    record = _record(
+        "T-1",
+        "RP Leanne HOLLIS states her husband Craig HOLLIS has punched her in the face.",
+        "On scene. IP has swelling and bruising to her cheek. She does not want police action.",
+    )
+    (found,) = detector.detect([record])
+    assert len(found) == 1
+    disclosure = found[0]
+    assert isinstance(disclosure, Disclosure)
+    assert disclosure.category == "violence_with_injury"
+    assert disclosure.victim == "Leanne HOLLIS"
+    assert disclosure.by == ["rules"]
+    assert 0.0 < disclosure.score <= 1.0
+    extra = disclosure.model_extra or {}
+    assert extra["first_entry"] == 0
+    assert extra["hocr_code"] == "8N"
+    assert "violence.strike_person" in extra["rule_ids"]
+    assert {"injury", "victim_declines"} <= set(extra["cues"])
+    for evidence in disclosure.evidence:
+        assert record.entries[evidence.entry].text[evidence.start : evidence.end] == evidence.text
+
+
+def test_results_keep_input_order_and_empty_records(detector: RuleDetector) -> None:
+    records = [
+        _record("A", "Lost property reported, no crime."),
+        _record("B", "Her bike has been stolen from the racks."),
+        _record("C", "He smashed her car window."),
+    ]
+    found = detector.detect(records)
+    assert [[d.category for d in f] for f in found] == [[], ["theft"], ["criminal_damage_arson"]]
+
+
+def test_detector_pickles_and_rebuilds_lazily(detector: RuleDetector) -> None:
+    record = _record("P", "He kicked her in the ribs.")
+    clone = pickle.loads(pickle.dumps(detector))
+    assert clone._nlp is None
+    assert [d.model_dump() for d in clone.detect([record])[0]] == [
+        d.model_dump() for d in detector.detect([record])[0]
+    ]
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_result() -> None:
+    texts = [
+        "He punched her, she has a cut lip.",
+        "Her bag was snatched.",
+        "No offences.",
+        "He keeps texting her.",
+    ]
+    records = [_record(f"W-{i}", texts[i % 4]) for i in range(24)]
+    one = RuleDetector(batch_size=4).detect(records)
+    two = RuleDetector(n_process=2, batch_size=4).detect(records)
+    assert [[d.model_dump() for d in f] for f in one] == [[d.model_dump() for d in f] for f in two]
+
+
+def test_counting_edition_keeps_stalking_in_addition(detector: RuleDetector) -> None:
+    record = _record(
+        "E",
+        "For 3 weeks her ex has kept ringing and texting her every day.",
+        "Tonight he slapped her. No injuries.",
+    )
+    categories = sorted(d.category for d in detector.detect([record])[0])
+    assert categories == ["stalking_harassment", "violence_without_injury"]
+    assert (detector.detect([record])[0][0].model_extra or {})["edition"] == "2017/18"
+
+
+def test_fold_principal_crime_and_edition_switch() -> None:
+    settings = CountingSettings(version="t", subsumed_by={"criminal_damage_arson": ["theft"]})
+    counted, folded = fold({"theft", "criminal_damage_arson"}, set(), settings)
+    assert counted == {"theft"} and folded == {"criminal_damage_arson": "theft"}
+    with_edition, _ = fold({"stalking_harassment", "violence_with_injury"}, {"stalking_harassment"}, settings)
+    assert with_edition == {"stalking_harassment", "violence_with_injury"}
+    strict, folded = fold({"stalking_harassment", "violence_with_injury"}, set(), settings)
+    assert strict == {"violence_with_injury"} and folded == {"stalking_harassment": "violence_with_injury"}
+
+
+# ------------------------------------------------------------------ quality and baseline
+def test_quality_counts_record_category_pairs() -> None:
+    records = [_record("Q-1", "x"), _record("Q-2", "y")]
+    audits = {
+        "Q-1": Audit.model_validate(
+            {"record_id": "Q-1", "crimes": [{"category": "theft"}, {"category": "robbery"}]}
+        ),
+        "Q-2": Audit.model_validate({"record_id": "Q-2", "crimes": []}),
+    }
+    scores = evaluate(records, audits, [{"theft"}, {"burglary"}], [1, 1])["all"]
+    assert scores.micro() == pytest.approx((0.5, 0.5, 0.5))
+    assert scores.category("theft")[:3] == (1.0, 1.0, 1.0)
+    assert scores.count_accuracy() == 0.0
+
+
+def test_held_out_split_is_stable_and_about_a_third() -> None:
+    ids = [f"DV-{i:05d}" for i in range(900)]
+    held = sum(part(i) == "held_out" for i in ids)
+    assert 240 < held < 360
+    assert [part(i) for i in ids] == [part(i) for i in ids]
+
+
+def test_keyword_baseline_is_plain_regex() -> None:
+    found = keyword_baseline([_record("K", "No assault disclosed, nothing stolen.")])
+    assert {"violence_without_injury", "theft"} <= found[0]
+
+
+def test_rules_beat_keywords_on_dev(dev_dir: Path) -> None:
+    from crimedetect.rules.quality import run
+
+    results, _ = run(dev_dir)
+    assert results["rules"]["all"].micro()[2] > results["keyword"]["all"].micro()[2]
+
+
+# ------------------------------------------------------------------ CLI
+def test_cli_rules_validate_ok() -> None:
+    result = runner.invoke(app, ["rules", "validate"])
+    assert result.exit_code == 0, result.output
+
+
+def test_cli_rules_validate_reports_bad_file(tmp_path: Path) -> None:
+    rules = _copy_rules(tmp_path)
+    path = rules / "context_rules.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"][0]["direction"] = "sideways"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["rules", "validate", "--rules-dir", str(rules)])
+    assert result.exit_code == 1
+    assert "direction" in result.output
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_cli_explain_and_report(tmp_path: Path) -> None:
+    records = _write_jsonl(
+        tmp_path / "records.jsonl",
+        [
+            {
+                "record_id": "X-1",
+                "entries": [{"at": "2017-01-01T10:00:00Z", "text": "He punched her, no injuries."}],
+            },
+            {"record_id": "X-2", "entries": [{"at": "2017-01-01T10:00:00Z", "text": "Her bike was stolen."}]},
+            {"record_id": "X-3", "entries": []},
+        ],
+    )
+    audits = _write_jsonl(
+        tmp_path / "audits.jsonl",
+        [
+            {"record_id": "X-1", "crimes": [{"category": "violence_without_injury"}]},
+            {"record_id": "X-2", "crimes": []},
+        ],
+    )
+    explained = runner.invoke(app, ["explain", "X-1", "--records", str(records)])
+    assert explained.exit_code == 0, explained.output
+    flat = "".join(ch for ch in explained.output if not ch.isspace() and ch != "\u2502")
+    assert "violence_without_injury" in flat and "punched her" in explained.output
+    missing = runner.invoke(app, ["explain", "NOPE", "--records", str(records)])
+    assert missing.exit_code == 2
+    out = tmp_path / "summary.jsonl"
+    reported = runner.invoke(
+        app, ["rules", "report", "--records", str(records), "--audits", str(audits), "--out", str(out)]
+    )
+    assert reported.exit_code == 1  # X-3 has no entries: a rejected line
+    rows = {r["rule_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rows["violence.strike_person"]["hits"] == 1
+    assert rows["theft.stolen"]["false_hits"] == 1

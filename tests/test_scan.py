@@ -1,0 +1,336 @@
+"""The scan engine and CLI: accounting, order, workers, resume, worklist, problems.
+
+A small keyword detector stands in for the rules here so these tests exercise the engine
+alone; it is a module-level class so worker processes can unpickle it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crimedetect.contract import Disclosure, Evidence, Record
+from crimedetect.detect import Detector, Pipeline
+from crimedetect.scan import KeywordBaselineDetector, ScanError, run_scan, scan_records
+
+
+class KeywordDetector:
+    """One disclosure per category whose keyword appears; evidence at the first hit."""
+
+    name = "keywords"
+    version = "keywords-test-1"
+    PATTERNS = {
+        "violence_with_injury": r"\b(punched|bruis\w*|swelling)\b",
+        "stalking_harassment": r"\b(texts|messages)\b",
+        "theft": r"\b(stole|stolen)\b",
+    }
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
+        self.calls += 1
+        out = []
+        for record in records:
+            found = []
+            for category, pattern in self.PATTERNS.items():
+                for i, entry in enumerate(record.entries):
+                    match = re.search(pattern, entry.text, re.IGNORECASE)
+                    if match:
+                        found.append(
+                            Disclosure(
+                                category=category,
+                                score=0.9,
+                                by=["rules"],
+                                evidence=[
+                                    Evidence(
+                                        entry=i, start=match.start(), end=match.end(), text=match.group()
+                                    )
+                                ],
+                                first_entry=i,
+                            )
+                        )
+                        break
+            out.append(found)
+        return out
+
+
+class FakeBundle:
+    """Stands in for a ModelBundle: adds a model-only theft disclosure where the text says 'bag'."""
+
+    version = "fake-model-7"
+
+    def predict(self, records: Sequence[Record]) -> list[dict]:
+        return [{"theft": 0.8 if "bag" in " ".join(e.text for e in r.entries) else 0.1} for r in records]
+
+    def combine(self, records, rule_disclosures, predictions):
+        out = []
+        for found, probs in zip(rule_disclosures, predictions, strict=True):
+            found = list(found)
+            if probs["theft"] > 0.5 and not any(d.category == "theft" for d in found):
+                found.append(
+                    Disclosure(category="theft", score=probs["theft"], by=["model"], model_score=0.8)
+                )
+            out.append(found)
+        return out
+
+
+def entry(at: str, text: str) -> dict:
+    return {"at": at, "author": "PC 1", "text": text}
+
+
+def write_jsonl(path: Path, rows: list) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
+    return path
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> tuple[Path, Path]:
+    records = []
+    for i in range(12):
+        text = [
+            "He punched her, swelling to eye.",
+            "Quiet night.",
+            "Ex keeps sending texts.",
+            "Phone stolen.",
+        ][i % 4]
+        records.append(
+            {
+                "record_id": f"INC-{i:03d}",
+                "entries": [
+                    entry(f"2017-03-{i + 1:02d}T10:00:00Z", "Call received."),
+                    entry(f"2017-03-{i + 1:02d}T11:00:00Z", text),
+                ],
+            }
+        )
+    records[5]["entries"].append(
+        entry("2017-03-01T09:00:00Z", "written before the entry above")
+    )  # out of order
+    records[7]["entries"][1]["text"] = "bag taken. " + "x" * 120_000  # huge entry
+    lines: list = (
+        records[:3]
+        + ['{"record_id": "BROKEN", "entries": [', {"record_id": "EMPTY", "entries": []}]
+        + records[3:]
+    )
+    crimes = [
+        {
+            "crime_id": "C0",
+            "record_ids": ["INC-000"],
+            "category": "violence_with_injury",
+            "recorded_at": "2017-03-01T12:00:00Z",
+        },
+        {
+            "crime_id": "C4",
+            "record_ids": ["INC-004"],
+            "category": "violence_without_injury",
+            "recorded_at": "2017-03-05T12:00:00Z",
+        },
+        {"crime_id": "C4", "record_ids": ["INC-004"], "category": "theft"},  # duplicate id
+        {"crime_id": "C9", "record_ids": ["INC-999"], "category": "theft"},  # unknown record
+        {
+            "crime_id": "C3",
+            "record_ids": ["INC-003"],
+            "category": "theft",
+            "status": "cancelled",
+            "cancellation_reason": "victim uncontactable",
+        },
+    ]
+    return write_jsonl(tmp_path / "records.jsonl", lines), write_jsonl(tmp_path / "crimes.jsonl", crimes)
+
+
+def scan(inputs: tuple[Path, Path], out: Path, **kwargs) -> object:
+    kwargs.setdefault("pipeline", Pipeline(KeywordDetector()))
+    return run_scan(inputs[0], inputs[1], out, **kwargs)
+
+
+def read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_one_flag_per_accepted_record_in_order_and_counts_add_up(inputs, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "flags.jsonl"
+    summary = scan(inputs, out, top=3)
+    flags = read_lines(out)
+    assert [f["record_id"] for f in flags] == [f"INC-{i:03d}" for i in range(12)]
+    assert summary.records.read == 14 and summary.records.rejected == 2 and summary.written == 12
+    assert summary.balanced
+    rejected = read_lines(out.with_name("flags.rejected.jsonl"))
+    reasons = {(r["file"].split("/")[-1], r["line"], r["reason"]) for r in rejected}
+    assert ("records.jsonl", 4, "invalid_json") in reasons
+    assert ("records.jsonl", 5, "no_entries") in reasons
+    assert ("crimes.jsonl", 3, "duplicate_id") in reasons
+    # Findings: INC-000 recorded (no finding), INC-004 misclassified, INC-003 cancellation, INC-001 none.
+    by_id = {f["record_id"]: f for f in flags}
+    assert by_id["INC-000"]["findings"] == []
+    assert [(f["type"], f["crime_id"]) for f in by_id["INC-004"]["findings"]] == [("misclassified", "C4")]
+    assert {f["type"] for f in by_id["INC-003"]["findings"]} == {"cancellation_unsupported"}
+    assert by_id["INC-008"]["findings"][0]["type"] == "unrecorded"
+    assert by_id["INC-001"]["findings"] == [] and by_id["INC-001"]["priority"] < by_id["INC-008"]["priority"]
+    assert all(f["versions"]["rules"] == "keywords-test-1" and f["versions"]["model"] is None for f in flags)
+    # Problems are reported, in the flag and the problems file; nothing is dropped.
+    assert by_id["INC-005"]["problems"][0]["problem"] == "entries_out_of_order"
+    assert by_id["INC-007"]["problems"][0]["problem"] == "entry_too_long"
+    problems = read_lines(out.with_name("flags.problems.jsonl"))
+    assert {(p["kind"], p.get("record_id") or p.get("crime_id"), p["problem"]) for p in problems} == {
+        ("record", "INC-005", "entries_out_of_order"),
+        ("record", "INC-007", "entry_too_long"),
+        ("crime", "C9", "unknown_record"),
+    }
+    # Summary CSV and the worklist.
+    rows = list(csv.DictReader(out.with_name("flags.summary.csv").open()))
+    metric = {(r["metric"], r["type"], r["category"]): r["value"] for r in rows}
+    assert metric[("records_read", "", "")] == "14" and metric[("records_flagged", "", "")] == str(
+        summary.flagged
+    )
+    assert metric[("findings", "unrecorded", "stalking_harassment")] == "3"
+    top = list(csv.DictReader(out.with_name("flags.top.csv").open()))
+    assert [int(r["rank"]) for r in top] == [1, 2, 3]
+    priorities = [float(r["priority"]) for r in top]
+    assert priorities == sorted(priorities, reverse=True)
+    assert priorities[0] == max(f["priority"] for f in flags)
+
+
+def test_workers_give_identical_output(inputs, tmp_path: Path) -> None:
+    one, two = tmp_path / "one" / "flags.jsonl", tmp_path / "two" / "flags.jsonl"
+    scan(inputs, one, workers=1, batch_size=2, top=5)
+    scan(inputs, two, workers=2, batch_size=2, top=5)
+    for name in (
+        "flags.jsonl",
+        "flags.summary.csv",
+        "flags.top.csv",
+        "flags.problems.jsonl",
+        "flags.rejected.jsonl",
+    ):
+        assert (one.parent / name).read_bytes() == (two.parent / name).read_bytes(), name
+
+
+def test_resume_is_byte_identical_to_an_uninterrupted_scan(inputs, tmp_path: Path) -> None:
+    whole = tmp_path / "whole" / "flags.jsonl"
+    scan(inputs, whole, top=4, batch_size=3)
+    part = tmp_path / "part" / "flags.jsonl"
+    stopped = scan(inputs, part, top=4, batch_size=3, stop_after=5)
+    assert stopped.written == 5
+    with part.open("ab") as handle:  # a write torn by the interruption
+        handle.write(b'{"record_id": "INC-005", "disc')
+    detector = KeywordDetector()
+    resumed = scan(inputs, part, top=4, batch_size=3, resume=True, pipeline=Pipeline(detector))
+    assert resumed.resumed_from == 5 and resumed.written == 12 and resumed.balanced
+    for name in (
+        "flags.jsonl",
+        "flags.summary.csv",
+        "flags.top.csv",
+        "flags.problems.jsonl",
+        "flags.rejected.jsonl",
+    ):
+        assert (whole.parent / name).read_bytes() == (part.parent / name).read_bytes(), name
+    # Resuming a finished scan detects nothing again.
+    again = KeywordDetector()
+    scan(inputs, part, resume=True, pipeline=Pipeline(again))
+    assert again.calls == 0
+
+
+def test_resume_refuses_a_flags_file_from_other_input_or_versions(inputs, tmp_path: Path) -> None:
+    out = tmp_path / "flags.jsonl"
+    scan(inputs, out)
+    lines = out.read_text().splitlines()
+    other = json.loads(lines[0])
+    other["record_id"] = "SOMETHING-ELSE"
+    write_jsonl(out, [other])
+    with pytest.raises(ScanError, match="not from this input"):
+        scan(inputs, out, resume=True)
+    # More flags than the input has records.
+    write_jsonl(out, lines + lines[:1])
+    with pytest.raises(ScanError, match="only 12 accepted records"):
+        scan(inputs, out, resume=True)
+    # Written by other rules.
+    changed = json.loads(lines[0])
+    changed["versions"]["rules"] = "keywords-test-0"
+    write_jsonl(out, [changed])
+    with pytest.raises(ScanError, match="same rules, model and settings"):
+        scan(inputs, out, resume=True)
+
+
+def test_pipeline_runs_rules_then_model_and_records_versions(inputs) -> None:
+    pipeline = Pipeline(KeywordDetector(), FakeBundle())
+    assert isinstance(pipeline.rules, Detector)
+    records = [
+        Record(record_id="A", entries=[entry("2017-03-01T10:00:00Z", "He punched him and took his bag.")]),
+        Record(record_id="B", entries=[entry("2017-03-01T10:00:00Z", "Quiet.")]),
+    ]
+    found = pipeline.detect(records)
+    assert [[d.category for d in ds] for ds in found] == [["violence_with_injury", "theft"], []]
+    assert found[0][1].by == ["model"]
+    [flag_a, flag_b] = scan_records(records, [], pipeline)
+    assert flag_a.versions["model"] == "fake-model-7" and flag_a.versions["rules"] == "keywords-test-1"
+    assert {f.category for f in flag_a.findings} == {"violence_with_injury", "theft"}
+    assert flag_b.findings == []
+
+
+def test_cli_scan_writes_summary_and_exit_code(
+    inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crimedetect.scan as scan_module
+    from crimedetect.cli import app
+
+    def fake_build(**kwargs):
+        kwargs["notes"].append("rules only (test keywords)")
+        return Pipeline(KeywordDetector())
+
+    monkeypatch.setattr(scan_module, "build_pipeline", fake_build)
+    out = tmp_path / "cli" / "flags.jsonl"
+    result = CliRunner().invoke(
+        app,
+        [
+            "scan",
+            "--records",
+            str(inputs[0]),
+            "--crimes",
+            str(inputs[1]),
+            "--out",
+            str(out),
+            "--rules-only",
+            "--top",
+            "2",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 1, result.output  # rejected lines and problems were found
+    assert len(read_lines(out)) == 12
+    assert out.with_name("flags.top.csv").exists() and out.with_name("flags.summary.csv").exists()
+
+    def broken_build(**kwargs):
+        from crimedetect.reconcile import ConfigError
+
+        raise ConfigError("reconcile.yaml: victim.roles: Input should be a valid list")
+
+    monkeypatch.setattr(scan_module, "build_pipeline", broken_build)
+    broken = CliRunner().invoke(
+        app, ["scan", "--records", str(inputs[0]), "--out", str(out), "--rules-only", "--no-progress"]
+    )
+    assert broken.exit_code == 2 and "victim.roles" in broken.output
+    usage = CliRunner().invoke(
+        app, ["scan", "--records", str(inputs[0]), "--out", str(out), "--rules-only", "--model", "x"]
+    )
+    assert usage.exit_code == 2
+
+
+def test_scan_records_matches_run_scan_and_the_keyword_baseline_detects(inputs, tmp_path: Path) -> None:
+    from crimedetect.io import load_all
+
+    out = tmp_path / "flags.jsonl"
+    scan(inputs, out)
+    records = load_all(inputs[0], "records")
+    crimes = load_all(inputs[1], "crimes")
+    in_memory = scan_records(records, crimes, Pipeline(KeywordDetector()))
+    assert [f.to_json_dict() for f in in_memory] == read_lines(out)
+    baseline = scan_records(records, crimes, KeywordBaselineDetector())
+    assert {d.category for d in baseline[3].disclosed} == {"theft"}  # "Phone stolen."
+    assert baseline[3].versions["rules"] == "keyword-baseline"
