@@ -43,7 +43,17 @@ def generate(folder: Path, n: int, seed: int, profile: str | None) -> tuple[Path
     return records, crimes
 
 
-def one_run(records: str, crimes: str, out: str, workers: int, model: str | None, batch_size: int) -> dict:
+def one_run(
+    records: str,
+    crimes: str,
+    out: str,
+    workers: int,
+    model: str | None,
+    batch_size: int,
+    quantize: bool = False,
+    rules_config: str | None = None,
+    model_in_workers: bool = False,
+) -> dict:
     """Run one scan in this process and report its numbers (called in a child process)."""
     from crimedetect.scan import run_scan
 
@@ -56,6 +66,9 @@ def one_run(records: str, crimes: str, out: str, workers: int, model: str | None
         rules_only=model is None,
         workers=workers,
         batch_size=batch_size,
+        quantize=quantize,
+        rules_config=rules_config,
+        model_in_workers=model_in_workers,
     )
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -81,6 +94,11 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="Model URI or folder; default rules only.")
     parser.add_argument("--rules-only", action="store_true", help="Rules only (the default without --model).")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--quantize", action="store_true", help="int8 model weights")
+    parser.add_argument("--model-in-workers", action="store_true", help="run the model in the workers too")
+    parser.add_argument(
+        "--rules-config", default=None, help="a rules config (e.g. a frozen copy of the rules)"
+    )
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--profile", default=None)
     parser.add_argument(
@@ -90,11 +108,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         records, crimes, out, workers, model = args.child
-        print(
-            json.dumps(
-                one_run(records, crimes, out, int(workers), None if model == "-" else model, args.batch_size)
-            )
+        row = one_run(
+            records,
+            crimes,
+            out,
+            int(workers),
+            None if model == "-" else model,
+            args.batch_size,
+            args.quantize,
+            args.rules_config,
+            args.model_in_workers,
         )
+        print(json.dumps(row))
         return
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_scan_"))
@@ -115,6 +140,9 @@ def main() -> None:
                 __file__,
                 "--batch-size",
                 str(args.batch_size),
+                *(["--quantize"] if args.quantize else []),
+                *(["--model-in-workers"] if args.model_in_workers else []),
+                *(["--rules-config", args.rules_config] if args.rules_config else []),
                 "--child",
                 str(records),
                 str(crimes),
@@ -130,7 +158,15 @@ def main() -> None:
         row["load_before"], row["load_after"] = round(load_before, 2), round(os.getloadavg()[0], 2)
         rows.append(row)
     same = len({(work / f"flags-w{w}.jsonl").read_bytes() for w in args.workers}) == 1
-    mode = f"model {model}" if model else "rules only"
+    if len({json.dumps(row["versions"], sort_keys=True) for row in rows}) > 1:
+        print("warning: the rules or model changed between runs (versions differ); use --rules-config")
+    mode = "rules only"
+    if model:
+        mode = (
+            f"model {model}"
+            + (" int8" if args.quantize else "")
+            + (" in workers" if args.model_in_workers else "")
+        )
     print(f"\nscan benchmark: {args.records} synthetic records, {mode}, {os.cpu_count()} CPUs")
     print(
         f"{'workers':>7} {'seconds':>8} {'rec/s':>8} {'peak MiB main':>13} {'peak MiB worker':>15} "

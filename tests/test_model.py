@@ -238,7 +238,7 @@ def test_train_register_promote_load_by_alias_offline(
     assert [row["epoch"] for row in result.history] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 
     runner = CliRunner()
-    promoted = runner.invoke(app, ["models", "promote", "1", "--alias", "champion"])
+    promoted = runner.invoke(app, ["models", "promote", "latest", "--alias", "champion"])
     assert promoted.exit_code == 0, promoted.output
     listed = runner.invoke(app, ["models", "list"])
     assert listed.exit_code == 0 and "champion" in listed.output, listed.output

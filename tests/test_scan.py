@@ -268,6 +268,9 @@ def test_pipeline_runs_rules_then_model_and_records_versions(inputs) -> None:
     found = pipeline.detect(records)
     assert [[d.category for d in ds] for ds in found] == [["violence_with_injury", "theft"], []]
     assert found[0][1].by == ["model"]
+    quantised = FakeBundle()
+    quantised.quantize = True
+    assert Pipeline(KeywordDetector(), quantised).versions["model"] == "fake-model-7+int8"
     [flag_a, flag_b] = scan_records(records, [], pipeline)
     assert flag_a.versions["model"] == "fake-model-7" and flag_a.versions["rules"] == "keywords-test-1"
     assert {f.category for f in flag_a.findings} == {"violence_with_injury", "theft"}

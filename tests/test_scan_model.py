@@ -104,7 +104,19 @@ def test_scan_with_model_is_identical_across_workers_and_resume(bundle_dir: Path
         )
         assert summary.balanced and summary.written == 10
         outputs.append(out.read_bytes())
-    assert outputs[0] == outputs[1]
+    # The model in the workers too (one copy each): the same flags.
+    out = tmp_path / "in-workers" / "flags.jsonl"
+    run_scan(
+        records,
+        crimes,
+        out,
+        pipeline=Pipeline(RuleDetector(), bundle),
+        workers=2,
+        batch_size=3,
+        model_in_workers=True,
+    )
+    outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
     flags = [json.loads(line) for line in outputs[0].decode().splitlines()]
     assert all(f["versions"]["model"] == bundle.version for f in flags)
     assert all(f["versions"]["rules"] for f in flags)

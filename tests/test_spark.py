@@ -118,7 +118,7 @@ def test_parse_line_judges_as_the_local_reader(tmp_path: Path) -> None:
     )
 
 
-def test_formats_paths_and_partitions() -> None:
+def test_formats_and_paths() -> None:
     assert engine.input_format(["hdfs://nn/data/records.jsonl"]) == "jsonl"
     assert engine.input_format(["s3a://bucket/records.parquet/"]) == "parquet"
     assert engine.input_format(["s3a://bucket/records/"], "parquet") == "parquet"
@@ -132,9 +132,6 @@ def test_formats_paths_and_partitions() -> None:
         engine._beside("hdfs://nn:8020/out/flags.jsonl", "problems")
         == "hdfs://nn:8020/out/flags.problems.jsonl"
     )
-    assert engine.default_partitions("local[2]") == 4
-    assert engine.default_partitions("local[*]") >= 2
-    assert engine.default_partitions("spark://host:7077") == 200
 
 
 def test_pipeline_is_built_once_per_process_and_specs_travel() -> None:
@@ -265,3 +262,86 @@ def test_messy_split_input_written_as_folders_matches_local(
     # 8 detection tasks on 2 cores: pipelines are reused across tasks (reuse, not rebuild).
     assert 1 <= summary.spark.pipelines_built <= 4
     shutil.rmtree(tmp_path / "in")
+
+
+# --------------------------------------------------------------------------- slow: with a model
+
+T0, T1 = "2017-03-01T10:00:00Z", "2017-03-01T11:00:00Z"
+CASES = [
+    ("RP states her partner punched her in the face, swelling to her eye.", "violence_with_injury"),
+    ("Ex partner keeps sending her texts every night, over 40 messages.", "stalking_harassment"),
+    ("Male took purse from a handbag on the bus.", "theft"),
+    ("Lost dog reported in the park.", None),
+    ("He slapped her across the face, no injury.", "violence_without_injury"),
+]
+
+
+def _tiny_bundle(root: Path) -> Path:
+    """A tiny randomly initialised BERT, trained one epoch on a few records: a real bundle."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from crimedetect.contract import CATEGORIES, Audit
+    from crimedetect.model.base import resolve_base
+    from crimedetect.model.config import TrainConfig
+    from crimedetect.model.train import train
+
+    base = root / "base"
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base().path, local_files_only=True)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=len(CATEGORIES),
+        problem_type="multi_label_classification",
+    )
+    BertForSequenceClassification(config).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    records, audits = [], []
+    for i in range(15):
+        text, category = CASES[i % len(CASES)]
+        entries = [{"at": T0, "text": "Call received."}, {"at": T1, "text": text}]
+        records.append(Record(record_id=f"T-{i:03d}", entries=entries))
+        crimes = [{"category": category, "evidence": text}] if category else []
+        audits.append(Audit(record_id=f"T-{i:03d}", crimes=crimes))
+    (root / "train.jsonl").write_text("".join(json.dumps(r.to_json_dict()) + "\n" for r in records))
+    (root / "audits.jsonl").write_text("".join(json.dumps(a.to_json_dict()) + "\n" for a in audits))
+    settings = {
+        "run_name": "spark-tiny",
+        "data": {
+            "train": [{"records": str(root / "train.jsonl"), "audits": str(root / "audits.jsonl")}],
+            "val_fraction": 0.34,
+        },
+        "base_model": str(base),
+        "max_length": 32,
+        "stride": 4,
+        "epochs": 1,
+        "batch_size": 4,
+        "learning_rate": 3e-3,
+        "warmup_ratio": 0.0,
+        "min_val_positives": 1,
+        "output_dir": str(root / "bundle"),
+    }
+    train(TrainConfig.model_validate(settings), log_to_mlflow=False)
+    return root / "bundle"
+
+
+@pytest.mark.slow
+def test_model_in_executors_gives_the_local_engines_bytes(spark: object, tmp_path: Path) -> None:
+    bundle = _tiny_bundle(tmp_path / "model")
+    records = tmp_path / "records.jsonl"
+    with records.open("w") as handle:
+        for i in range(12):
+            entries = [{"at": T0, "text": "Call received."}, {"at": T1, "text": CASES[i % len(CASES)][0]}]
+            handle.write(json.dumps({"record_id": f"R-{i}", "entries": entries}) + "\n")
+    crimes = tmp_path / "crimes.jsonl"
+    crimes.write_text(json.dumps({"crime_id": "C1", "record_ids": ["R-2"], "category": "theft"}) + "\n")
+    local = run_scan(records, crimes, tmp_path / "local" / "flags.jsonl", model_uri=str(bundle), batch_size=5)
+    summary = engine.run_spark_scan(
+        records, crimes, tmp_path / "spark" / "flags.jsonl", model_uri=str(bundle), batch_size=5, spark=spark
+    )
+    _same_files(tmp_path / "local", tmp_path / "spark", SIDE_FILES[:4])
+    assert summary.versions["model"] == local.versions["model"] is not None
+    assert summary.written == 12 and summary.spark.pipelines_built >= 1

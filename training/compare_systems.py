@@ -63,24 +63,31 @@ def _write(folder: Path, items: list[LabelledRecord], audits_by_id: dict) -> Dat
 
 
 def score_systems(
-    bundle: ModelBundle, tfidf: TfidfBaseline, items: list[LabelledRecord], rules: object | None
+    bundle: ModelBundle,
+    tfidf: TfidfBaseline,
+    items: list[LabelledRecord],
+    rules: object | None,
+    quantized: ModelBundle | None = None,
 ) -> dict[str, np.ndarray]:
-    """0/1 predictions of every system on ``items``."""
+    """0/1 predictions of every system on ``items`` (int8 variants when ``quantized``)."""
     from crimedetect.rules import keyword_baseline
 
     records = [it.record for it in items]
-    preds = bundle.predict(records)
+    found = rules.detect(records) if rules is not None else None  # type: ignore[attr-defined]
     out = {
         "keyword regex": _matrix(keyword_baseline(records)),
         "TF-IDF + LR": tfidf.predict(records),
-        "model only": _matrix([set(p.labels) for p in preds]),
     }
-    if rules is not None:
-        found = rules.detect(records)  # type: ignore[attr-defined]
+    if found is not None:
         out["rules only"] = _matrix([{str(d.category) for d in ds} for ds in found])
-        out["ensemble"] = _matrix(
-            [{str(d.category) for d in ds} for ds in bundle.combine(records, found, preds)]
-        )
+    for suffix, variant in (("", bundle), (" (int8)", quantized)):
+        if variant is None:
+            continue
+        preds = variant.predict(records)
+        out[f"model only{suffix}"] = _matrix([set(p.labels) for p in preds])
+        if found is not None:
+            combined = variant.combine(records, found, preds)
+            out[f"ensemble{suffix}"] = _matrix([{str(d.category) for d in ds} for ds in combined])
     return out
 
 
@@ -118,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
     for noisy in ("transformers", "datasets", "mlflow", "urllib3", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -51,17 +51,20 @@ class Pipeline:
         self.bundle = bundle
 
     @property
+    def model_version(self) -> str | None:
+        """The bundle's version, marked ``+int8`` when it runs quantised (its scores differ)."""
+        if self.bundle is None:
+            return None
+        return str(self.bundle.version) + ("+int8" if getattr(self.bundle, "quantize", False) else "")
+
+    @property
     def versions(self) -> dict[str, str | None]:
         """``{"rules": ..., "model": ...}`` (model None when rules only)."""
-        return {
-            "rules": self.rules.version,
-            "model": self.bundle.version if self.bundle is not None else None,
-        }
+        return {"rules": self.rules.version, "model": self.model_version}
 
     @property
     def version(self) -> str:
-        model = self.bundle.version if self.bundle is not None else "none"
-        return f"rules={self.rules.version};model={model}"
+        return f"rules={self.rules.version};model={self.model_version or 'none'}"
 
     def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
         """Disclosures for each record, in input order."""

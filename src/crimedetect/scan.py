@@ -198,19 +198,24 @@ def for_detection(record: Record, max_entry_chars: int) -> Record:
 
 # --------------------------------------------------------------------------- workers
 
-_WORKER_RULES: Detector | None = None
+_WORKER_DETECTOR: Detector | Pipeline | None = None
 
 
-def _init_worker(rules: Detector) -> None:
-    """Pool initializer: keep this worker's rules detector (its spaCy pipeline is built once,
-    lazily, on the first batch)."""
-    global _WORKER_RULES
-    _WORKER_RULES = rules
+def _init_worker(detector: Detector | Pipeline, model_threads: int | None = None) -> None:
+    """Pool initializer: keep this worker's detector (the rules, or the whole pipeline with
+    ``model_in_workers``); its spaCy pipeline and model are built once, lazily, on the first
+    batch."""
+    global _WORKER_DETECTOR
+    _WORKER_DETECTOR = detector
+    if model_threads and isinstance(detector, Pipeline) and detector.bundle is not None:
+        import torch
+
+        torch.set_num_threads(model_threads)
 
 
 def _worker_detect(records: list[Record]) -> list[list[Disclosure]]:
-    assert _WORKER_RULES is not None, "worker not initialised"
-    return _WORKER_RULES.detect(records)
+    assert _WORKER_DETECTOR is not None, "worker not initialised"
+    return _WORKER_DETECTOR.detect(records)
 
 
 # --------------------------------------------------------------------------- detector
@@ -260,9 +265,11 @@ def build_pipeline(
     model_uri: str | None = None,
     rules_only: bool = False,
     notes: list[str] | None = None,
+    quantize: bool = False,
 ) -> Pipeline:
     """The detection pipeline: rules, plus the model at ``model_uri`` or the registered
-    champion (when there is one and ``rules_only`` is off)."""
+    champion (when there is one and ``rules_only`` is off); ``quantize`` runs the model with
+    dynamic int8 weights (CPU, about 2.5x faster; its version is marked ``+int8``)."""
     from crimedetect.rules import RuleDetector
 
     notes = notes if notes is not None else []
@@ -283,8 +290,8 @@ def build_pipeline(
             return Pipeline(rules)
     from crimedetect.model import load_bundle
 
-    bundle = load_bundle(uri)
-    notes.append(f"model {bundle.version} from {uri}")
+    bundle = load_bundle(uri, quantize=quantize)
+    notes.append(f"model {bundle.version}{' (int8)' if quantize else ''} from {uri}")
     return Pipeline(rules, bundle)
 
 
@@ -405,11 +412,18 @@ def run_scan(
     priority: Any | None = None,
     stop_after: int | None = None,
     on_note: Callable[[str], None] | None = None,
+    quantize: bool = False,
+    model_threads: int | None = 1,
+    model_in_workers: bool = False,
 ) -> ScanSummary:
     """Scan ``records_path`` against ``crimes_path`` and write flags to ``out``.
 
     ``pipeline`` defaults to :func:`build_pipeline` (rules + champion model, or rules only).
     ``stop_after`` stops after that many flags are written (to test and demonstrate resume).
+    ``model_threads`` caps the model's torch threads in this process (None: torch's default);
+    one thread is fastest when the rules workers share the cores. ``model_in_workers`` runs
+    the model in the worker processes too (each loads its own copy), for when the model, not
+    the rules, is the bottleneck; the flags are the same.
     Returns the summary; the side files are written beside ``out`` unless paths are given.
     """
     records_path, out = Path(records_path), Path(out)
@@ -420,8 +434,16 @@ def run_scan(
     notes: list[str] = []
     if pipeline is None:
         pipeline = build_pipeline(
-            rules_config=rules_config, model_uri=model_uri, rules_only=rules_only, notes=notes
+            rules_config=rules_config,
+            model_uri=model_uri,
+            rules_only=rules_only,
+            notes=notes,
+            quantize=quantize,
         )
+    if pipeline.bundle is not None and model_threads:
+        import torch
+
+        torch.set_num_threads(model_threads)
     from crimedetect.priority import load_priority_model
 
     priority_model = priority if priority is not None else load_priority_model()
@@ -518,7 +540,8 @@ def run_scan(
 
         if workers > 1:
             context = multiprocessing.get_context("spawn")
-            pool = context.Pool(workers, initializer=_init_worker, initargs=(pipeline.rules,))
+            in_workers = pipeline if model_in_workers else pipeline.rules
+            pool = context.Pool(workers, initializer=_init_worker, initargs=(in_workers, model_threads))
 
         writer = ContractWriter(out, "flags", append=bool(done), batch_size=batch_size)
         try:
@@ -526,8 +549,11 @@ def run_scan(
 
             def finish_batch(batch: list[Record], prepared: list[Record], rule_result: Any) -> None:
                 nonlocal position
-                rule_disclosures = rule_result.get() if pool is not None else rule_result
-                disclosures = pipeline.finish(prepared, rule_disclosures)
+                if pool is not None and model_in_workers:
+                    disclosures = rule_result.get()  # the workers ran the whole pipeline
+                else:
+                    rule_disclosures = rule_result.get() if pool is not None else rule_result
+                    disclosures = pipeline.finish(prepared, rule_disclosures)
                 for record, found in zip(batch, disclosures, strict=True):
                     problems = record_problems(record, settings.max_entry_chars)
                     extras: dict[str, Any] = {"versions": versions}

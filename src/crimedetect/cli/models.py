@@ -66,13 +66,24 @@ def list_models() -> None:
 
 @models_app.command("promote")
 def promote(
-    version: str = typer.Argument(..., help="Registered version number, e.g. 3."),
+    version: str = typer.Argument(..., help="Registered version number, e.g. 3, or 'latest'."),
     alias: str = typer.Option("champion", help="Alias to point at the version (scans use @champion)."),
 ) -> None:
     """Point an alias (default ``champion``) at a registered version."""
     from crimedetect.tracking import MODEL_NAME
 
     client = _client()
+    if version == "latest":
+        try:
+            versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+        except Exception:  # no such registered model
+            versions = []
+        if not versions:
+            console.print(
+                f"[red]error:[/red] no version of {MODEL_NAME} is registered; run crimedetect train"
+            )
+            raise typer.Exit(EXIT_USAGE)
+        version = str(max(int(v.version) for v in versions))
     try:
         client.get_model_version(MODEL_NAME, version)
     except Exception as exc:

@@ -60,6 +60,13 @@ def scan(
     ),
     max_line_bytes: int = typer.Option(DEFAULT_MAX_LINE_BYTES, help="Reject input lines longer than this."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Draw a progress bar."),
+    quantize: bool = typer.Option(False, "--quantize", help="Run the model with int8 weights (CPU, faster)."),
+    model_threads: int = typer.Option(
+        1, "--model-threads", min=0, help="Torch threads for the model (0: torch's default)."
+    ),
+    model_in_workers: bool = typer.Option(
+        False, "--model-in-workers", help="Run the model in the --workers processes too (one copy each)."
+    ),
     engine: str = typer.Option("local", "--engine", help="local (streaming, one machine) or spark."),
     master: str | None = typer.Option(None, "--master", help="Spark master URL (with --engine spark)."),
 ) -> None:
@@ -88,10 +95,17 @@ def scan(
     paths = ScanPaths.beside(out, rejected=rejected, summary=summary_out, top=top_out)
     runner = run_scan
     errors: tuple[type[Exception], ...] = (ContractFileError, ScanError)
-    extra: dict[str, object] = {}
+    extra: dict[str, object] = {
+        "quantize": quantize,
+        "model_threads": model_threads or None,
+        "model_in_workers": model_in_workers,
+    }
     if engine == "spark":
         from crimedetect.engines.spark import SparkEngineError, run_spark_scan
 
+        if quantize:
+            console.print("[red]error:[/red] --quantize is for the local engine")
+            raise typer.Exit(EXIT_USAGE)
         runner, errors, extra = run_spark_scan, (*errors, SparkEngineError), {"master": master}
     try:
         summary = runner(

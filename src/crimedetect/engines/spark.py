@@ -6,7 +6,7 @@ The plan, one Spark job graph per scan::
     crimes  (JSONL text lines | Parquet rows) ── parse + validate in executors ──┤
                                    duplicates ids rejected (window on the id) ───┤
     crime candidates per record: join on record id (the record's own id, its     │
-      linked_record_ids, and the records that link to it) ───────────────────────┤
+      linked_record_ids; with link_back, the records that link to it) ───────────┤
     mapInPandas: Pipeline.detect (one pipeline per Python worker), then          │
       CrimeIndex.for_record + reconcile in the executor ─────────────────────────┘
                                    ──> flags, sorted by the input order key
@@ -18,13 +18,16 @@ The plan, one Spark job graph per scan::
   that sorts exactly like (file, line number). Flags are written in that order; line numbers
   for rejections are computed from per-split line counts.
 - The detection pipeline is built once per executor Python process and cached by its spec
-  (:func:`pipeline_for`). The spec is small and picklable (paths or an MLflow URI) and goes
-  to the executors inside the task closure (cloudpickle, a few hundred bytes).
+  (:func:`pipeline_for`). The spec is small and picklable (a rules config path and a model
+  folder the driver pinned, see :func:`resolve_model`) and goes to the executors inside the
+  task closure (a few hundred bytes); files are shipped with ``addFile`` on a cluster.
 - Crime matching reuses :class:`~crimedetect.reconcile.CrimeIndex`: the join gathers for
-  each record a superset of the crimes it may see (raised from the record, from the records
-  it links to and from the records that link to it), and the executor builds a small
+  each record a superset of the crimes it may see (raised from the record or from the
+  records it links to), and the executor builds a small
   ``CrimeIndex`` from them, in crime-file order, and asks ``for_record`` exactly as the local
-  engine does. ``reconcile`` then runs unchanged.
+  engine does. ``for_detection``, ``record_problems`` and ``reconcile`` then run unchanged,
+  and the side files (rejected lines, problems, summary CSV, worklist) are the local
+  engine's, computed with its own helpers (``ScanSummary.add_flag``, ``write_top``).
 
 Run it as ``crimedetect scan --engine spark [--master URL]``, or with ``spark-submit`` on a
 cluster (``spark-submit ... src/crimedetect/engines/spark.py --records ... --crimes ...
@@ -116,15 +119,6 @@ def _quiet_pandas_warning() -> None:
     )
 
 
-def default_partitions(master: str | None) -> int:
-    """Shuffle partitions for a master: two per local core, else Spark's 200."""
-    if not master or not master.startswith("local"):
-        return 200
-    inner = (master[master.find("[") + 1 : master.find("]")] if "[" in master else "1").split(",")[0]
-    cores = (os.cpu_count() or 1) if inner.strip() == "*" else int(inner)
-    return max(2, 2 * cores)
-
-
 def create_session(
     master: str | None = None,
     *,
@@ -137,8 +131,9 @@ def create_session(
     """A quiet, small Spark session; stop it with :func:`stop_session`.
 
     ``master`` defaults to the one ``spark-submit`` gives, else ``local[2]``. The web UI is
-    off, logs are errors only, shuffle partitions are few, and Spark's scratch space lives in
-    a temporary folder that :func:`stop_session` removes. ``conf`` overrides any setting.
+    off, logs are errors only, shuffle partitions are two per core unless set, and scratch
+    space lives in a temporary folder that :func:`stop_session` removes. ``conf`` overrides
+    any setting.
     Python workers run this interpreter (``PYSPARK_PYTHON``), so they see this venv.
     """
     _quiet_pandas_warning()
@@ -162,7 +157,6 @@ def create_session(
         "spark.local.dir": str(work / "local"),
         "spark.sql.warehouse.dir": str(work / "warehouse"),
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={log4j.as_uri()}",
-        "spark.sql.shuffle.partitions": str(shuffle_partitions or default_partitions(master)),
         # Detection costs CPU per record, not per byte: keep the partitions asked for.
         "spark.sql.adaptive.coalescePartitions.enabled": "false",
         "spark.python.worker.reuse": "true",
@@ -179,6 +173,10 @@ def create_session(
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    if shuffle_partitions or not spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
+        # Two detection tasks per core the application has (spark-submit's --conf wins).
+        chosen = shuffle_partitions or max(2, 2 * spark.sparkContext.defaultParallelism)
+        spark.conf.set("spark.sql.shuffle.partitions", str(chosen))
     _WORK_DIRS[id(spark)] = work
     return spark
 

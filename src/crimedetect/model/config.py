@@ -64,6 +64,7 @@ class TrainConfig(_Strict):
     batch_size: int = Field(default=16, ge=1)
     eval_batch_size: int = Field(default=32, ge=1)
     learning_rate: float = Field(default=1e-4, gt=0.0)
+    head_learning_rate: float | None = Field(default=1e-3, gt=0.0)
     weight_decay: float = Field(default=0.01, ge=0.0)
     warmup_ratio: float = Field(default=0.1, ge=0.0, lt=1.0)
     freeze_layers: int = Field(default=0, ge=0)
@@ -96,6 +97,7 @@ PARAM_ALLOW_LIST: tuple[str, ...] = (
     "batch_size",
     "eval_batch_size",
     "learning_rate",
+    "head_learning_rate",
     "weight_decay",
     "warmup_ratio",
     "pos_weight_max",

@@ -241,16 +241,22 @@ def fit_loop(
     freeze_lower_layers(model, cfg.freeze_layers)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
     trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    groups = [
-        {
-            "params": [p for name, p in trainable if not any(k in name for k in no_decay)],
-            "weight_decay": cfg.weight_decay,
-        },
-        {
-            "params": [p for name, p in trainable if any(k in name for k in no_decay)],
-            "weight_decay": 0.0,
-        },
-    ]
+    # The classification head (and the pooler, never trained in a sentence-embedding model)
+    # starts from scratch: it gets its own, higher learning rate.
+    head_prefixes = ("classifier", "pooler", f"{model.base_model_prefix}.pooler")
+    groups = []
+    for is_head in (False, True):
+        lr = (cfg.head_learning_rate or cfg.learning_rate) if is_head else cfg.learning_rate
+        for decay in (True, False):
+            params = [
+                p
+                for name, p in trainable
+                if name.startswith(head_prefixes) == is_head and any(k in name for k in no_decay) != decay
+            ]
+            if params:
+                groups.append(
+                    {"params": params, "lr": lr, "weight_decay": cfg.weight_decay if decay else 0.0}
+                )
     optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     weight = torch.tensor(pos_weights(windows.labels, windows.mask, cfg.pos_weight_max)).to(device)
@@ -339,6 +345,8 @@ def train(
         raise ValueError("training needs audited records for both training and validation")
 
     rules = rule_detector(cfg.data.weak_labels.rules_config)
+    if rules is not None:
+        log.info("rules %s", rules.version)  # builds the pipeline now: a broken rules file fails fast
     weak: list[list[Disclosure]] | None = None
     if cfg.data.weak_labels.enabled:
         if rules is None:

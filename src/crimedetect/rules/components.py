@@ -23,7 +23,7 @@ from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from crimedetect.rules.language import uses_lookups
+from crimedetect.rules.language import lemma_table, uses_lookups
 from crimedetect.rules.matching import PhraseSet, doc_text
 from crimedetect.rules.schema import RuleFileError, load_rules_dir
 
@@ -203,6 +203,8 @@ class PersonFinder:
         self.not_surnames = {w.upper() for w in lexicon.not_surnames}
         self.place_words = {w.lower() for w in lexicon.place_words}
         self.professional_titles = set(lexicon.professional_titles)
+        self.not_first_names = {w.lower() for w in lexicon.not_first_names}
+        self._lemmas = lemma_table() if uses_lookups(nlp) else None
         titles = "|".join(re.escape(t) for t in lexicon.titles)
         self.full_name = re.compile(
             rf"\b(?:(?P<title>{titles})\.?\s+)?"
@@ -213,6 +215,14 @@ class PersonFinder:
         self.matcher = PhraseSet(nlp.vocab, nlp.tokenizer, uses_lookups(nlp))
         for role in lexicon.roles:
             _add(self.matcher, role.id, role.patterns, "victims.yaml")
+
+    def _could_be_first_name(self, first: str) -> bool:
+        """Not a sentence-initial word: not listed, and not an inflected English word
+        ('Circulated', 'Attended': the lookup table knows them)."""
+        lower = first.lower()
+        if lower in self.not_first_names:
+            return False
+        return self._lemmas is None or self._lemmas.get(lower, lower) == lower
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
@@ -229,6 +239,8 @@ class PersonFinder:
                 continue
             first = (match.group("first") or "").strip()
             if any(word in self.place_words for word in first.lower().split()):
+                continue
+            if first and not match.group("title") and not self._could_be_first_name(first):
                 continue
             span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
             if span is None:

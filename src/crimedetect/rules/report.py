@@ -2,8 +2,8 @@
 terminal explanation of one record.
 
 For each rule: how often it fires (mentions, records), how often context excluded it or the
-judgement dropped it, how often it yields a candidate whose category an auditor also found
-in that record (a hit) or did not (a false hit), and its empirical accuracy. Analysts sort by
+judgement dropped it, how often it supports a counted disclosure whose category an auditor
+also found in that record (a hit) or did not (a false hit), and its empirical accuracy. Analysts sort by
 false hits to see which rule to fix.
 """
 
@@ -17,8 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from crimedetect.contract import Audit, Disclosure, Record
+from crimedetect.rules.counting import count
 from crimedetect.rules.detector import RuleDetector
 from crimedetect.rules.extract import RecordTrace
+from crimedetect.rules.schema import load_counting
 
 
 @dataclass
@@ -58,6 +60,7 @@ def rule_report(
 ) -> list[dict[str, object]]:
     """Per rule (offence rules only), its firing and accuracy against audited records."""
     audited = [r for r in records if r.record_id in audits]
+    settings = load_counting(detector._rules_dir_now())
     stats: dict[str, RuleStats] = {}
     for record, trace in zip(audited, detector.trace(audited), strict=True):
         truth = {str(c.category) for c in audits[record.record_id].crimes}
@@ -72,9 +75,11 @@ def rule_report(
                 s.excluded += 1
             else:
                 s.judged_out += 1
-        for candidate in trace.candidates:
-            s = stats[candidate.rule_id]
-            (s.hits if candidate.category in truth else s.false_hits).add(rid)
+        # A rule hits when a counted disclosure it supports is a crime the auditor found.
+        for disclosure in count(record, trace.candidates, settings):
+            for rule_id in (disclosure.model_extra or {}).get("rule_ids", []):
+                s = stats[rule_id]
+                (s.hits if str(disclosure.category) in truth else s.false_hits).add(rid)
     n = len(audited)
     rows = [s.row(n) for s in stats.values()]
     rows.sort(key=lambda r: (-int(r["false_hits"]), str(r["rule_id"])))  # type: ignore[call-overload]

@@ -219,6 +219,7 @@ class VictimLexicon(_Strict):
     professional_titles: list[str] = Field(default_factory=list)
     roles: list[RoleRule]
     not_surnames: list[str] = Field(default_factory=list)
+    not_first_names: list[str] = Field(default_factory=list)
     place_words: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
