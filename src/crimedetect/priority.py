@@ -301,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--version", default="priority-1")
+    parser.add_argument("--trained-on", default=None, help="a description of the audited data (no texts)")
     args = parser.parse_args(argv)
 
     def many(paths: list[str], kind: str) -> list[Any]:
@@ -327,7 +328,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         C=args.C,
         folds=args.folds,
         version=args.version,
-        trained_on=", ".join(Path(p).parent.name + "/" + Path(p).name for p in args.audits),
+        trained_on=args.trained_on
+        or ", ".join(Path(p).parent.name + "/" + Path(p).name for p in args.audits),
     )
     model.save(args.out)
     print(json.dumps(model.metrics_, indent=2))
