@@ -233,7 +233,7 @@ def test_train_register_promote_load_by_alias_offline(
     assert champion_uri() is None  # no store yet, and asking does not create one
     assert not (tmp_path / "mlflow.db").exists()
 
-    result = train(tiny_config(force, tiny_base, tmp_path / "bundle"))
+    result = train(tiny_config(force, tiny_base, tmp_path / "any-name"))
     assert result.model_version == "1"
     assert [row["epoch"] for row in result.history] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
 
@@ -246,7 +246,7 @@ def test_train_register_promote_load_by_alias_offline(
     uri = champion_uri()
     assert uri == "models:/crimedetect-offence-classifier@champion"
     records, _ = make_records()
-    local = ModelBundle(tmp_path / "bundle").predict(records)
+    local = ModelBundle(tmp_path / "any-name").predict(records)
     registered = load_bundle(uri)
     assert registered.version == "crimedetect-offence-classifier/1"
     remote = registered.predict(records)

@@ -337,3 +337,122 @@ def test_scan_records_matches_run_scan_and_the_keyword_baseline_detects(inputs, 
     baseline = scan_records(records, crimes, KeywordBaselineDetector())
     assert {d.category for d in baseline[3].disclosed} == {"theft"}  # "Phone stolen."
     assert baseline[3].versions["rules"] == "keyword-baseline"
+
+
+@pytest.fixture
+def back_link(tmp_path: Path) -> tuple[Path, Path]:
+    """Record INC-A lists INC-B; the theft INC-B discloses was recorded on INC-A only."""
+    records = [
+        {
+            "record_id": "INC-A",
+            "linked_record_ids": ["INC-B"],
+            "entries": [entry("2017-03-01T10:00:00Z", "He punched her, swelling to eye.")],
+        },
+        {"record_id": "INC-C", "entries": [entry("2017-03-02T10:00:00Z", "Phone stolen.")]},
+        {"record_id": "INC-B", "entries": [entry("2017-03-01T11:00:00Z", "Phone stolen.")]},
+    ]
+    crimes = [
+        {
+            "crime_id": "C-INJ",
+            "record_ids": ["INC-A"],
+            "category": "violence_with_injury",
+            "recorded_at": "2017-03-01T12:00:00Z",
+        },
+        {
+            "crime_id": "C-THEFT",
+            "record_ids": ["INC-A"],
+            "category": "theft",
+            "recorded_at": "2017-03-01T12:00:00Z",
+        },
+    ]
+    return write_jsonl(tmp_path / "records.jsonl", records), write_jsonl(tmp_path / "crimes.jsonl", crimes)
+
+
+def unrecorded(flag: dict) -> set[str]:
+    return {f["category"] for f in flag["findings"] if f["type"] == "unrecorded"}
+
+
+def test_links_are_symmetric_in_run_scan_scan_records_and_resume(back_link, tmp_path: Path) -> None:
+    from crimedetect.io import load_all
+
+    out = tmp_path / "whole" / "flags.jsonl"
+    summary = scan(back_link, out, batch_size=1)
+    flags = {flag["record_id"]: flag for flag in read_lines(out)}
+    # INC-B sees the theft raised from INC-A, which links to it: recorded, not missing.
+    assert "C-THEFT" in flags["INC-B"]["crime_ids"] and unrecorded(flags["INC-B"]) == set()
+    assert flags["INC-C"]["crime_ids"] == [] and unrecorded(flags["INC-C"]) == {"theft"}
+    assert summary.balanced and summary.versions["reconcile"] == "reconcile-2"
+    # One way only (the old local behaviour), INC-B's theft would be unrecorded.
+    one_way = scan(back_link, tmp_path / "one_way" / "flags.jsonl", link_back=False)
+    one_way_b = read_lines(tmp_path / "one_way" / "flags.jsonl")[2]
+    assert one_way.written == 3 and unrecorded(one_way_b) == {"theft"}
+    # The in-memory engine gives the same flags.
+    in_memory = scan_records(
+        load_all(back_link[0], "records"), load_all(back_link[1], "crimes"), Pipeline(KeywordDetector())
+    )
+    assert [f.to_json_dict() for f in in_memory] == read_lines(out)
+    # A scan stopped before INC-B and resumed still sees the back-link: same bytes.
+    part = tmp_path / "part" / "flags.jsonl"
+    scan(back_link, part, batch_size=1, stop_after=1)
+    scan(back_link, part, batch_size=1, resume=True)
+    for name in ("flags.jsonl", "flags.summary.csv", "flags.problems.jsonl", "flags.rejected.jsonl"):
+        assert (part.parent / name).read_bytes() == (out.parent / name).read_bytes(), name
+
+
+class RapeReportDetector:
+    """A rape disclosure in every record, with the cues its last entry names (``cues: a, b``)."""
+
+    name = "rape-reports"
+    version = "rape-reports-test-1"
+
+    def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
+        out = []
+        for record in records:
+            text = record.entries[-1].text
+            cues = [c.strip() for c in text.split("cues:", 1)[1].split(",")] if "cues:" in text else []
+            evidence = Evidence(entry=len(record.entries) - 1, start=0, end=len(text), text=text)
+            found = Disclosure(
+                category="rape",
+                victim="Abbie TRELAWNEY",
+                score=0.9,
+                by=["rules"],
+                evidence=[evidence],
+                cues=cues,
+            )
+            out.append([found])
+        return out
+
+
+def test_n100_missing_is_reported_end_to_end_only_for_unconfirmed_reports(tmp_path: Path) -> None:
+    texts = {
+        "R-UNCONFIRMED": "Third party says she may have been raped. cues: unconfirmed",
+        "R-ANSWERED": "Third party says she may have been raped. cues: unconfirmed",
+        "R-PROFESSIONAL": "Teacher reports a disclosure of rape. cues: unconfirmed, professional",
+        "R-PLAIN": "She was raped by her ex-partner.",
+    }
+    records = write_jsonl(
+        tmp_path / "records.jsonl",
+        [{"record_id": rid, "entries": [entry("2017-03-01T10:00:00Z", text)]} for rid, text in texts.items()],
+    )
+    n100 = {
+        "crime_id": "N100-1",
+        "record_ids": ["R-ANSWERED"],
+        "victim": "Abbie TRELAWNEY",
+        "offence_code": "N100",
+        "status": "n100",
+        "recorded_at": "2017-03-01T12:00:00Z",
+    }
+    crimes = write_jsonl(tmp_path / "crimes.jsonl", [n100])
+    out = tmp_path / "flags.jsonl"
+    summary = run_scan(records, crimes, out, pipeline=Pipeline(RapeReportDetector()))
+    found = {
+        flag["record_id"]: [(f["type"], f["category"]) for f in flag["findings"]] for flag in read_lines(out)
+    }
+    assert found == {
+        "R-UNCONFIRMED": [("n100_missing", "rape")],  # a report to answer with an N100, none raised
+        "R-ANSWERED": [],  # the N100 answers it
+        "R-PROFESSIONAL": [("unrecorded", "rape")],  # a professional in role: a crime to record
+        "R-PLAIN": [("unrecorded", "rape")],
+    }
+    assert summary.findings[("n100_missing", "rape")] == 1
+    assert summary.findings[("unrecorded", "rape")] == 2

@@ -80,6 +80,22 @@ def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "bundle"
 
 
+def frozen_rules(folder: Path) -> str:
+    """A copy of the packaged rules and a config that reads it: the rules may be edited while
+    the tests run, and runs compared byte for byte must use the same rules."""
+    import shutil
+    from importlib import resources
+
+    from crimedetect.rules.pipeline import default_config_path
+
+    rules = folder / "rules"
+    shutil.copytree(Path(str(resources.files("crimedetect") / "resources" / "rules")), rules)
+    config = default_config_path().read_text().replace("rules_dir = null", f'rules_dir = "{rules}"')
+    path = folder / "rules.cfg"
+    path.write_text(config)
+    return str(path)
+
+
 def test_scan_with_model_is_identical_across_workers_and_resume(bundle_dir: Path, tmp_path: Path) -> None:
     from crimedetect.detect import Pipeline
     from crimedetect.model import load_bundle
@@ -96,12 +112,15 @@ def test_scan_with_model_is_identical_across_workers_and_resume(bundle_dir: Path
     crimes.write_text(json.dumps({"crime_id": "C1", "record_ids": ["R-2"], "category": "theft"}) + "\n")
 
     bundle = load_bundle(str(bundle_dir))
+    rules_cfg = frozen_rules(tmp_path)
+
+    def pipeline() -> Pipeline:
+        return Pipeline(RuleDetector(rules_cfg), bundle)
+
     outputs = []
     for workers in (1, 2):
         out = tmp_path / f"w{workers}" / "flags.jsonl"
-        summary = run_scan(
-            records, crimes, out, pipeline=Pipeline(RuleDetector(), bundle), workers=workers, batch_size=3
-        )
+        summary = run_scan(records, crimes, out, pipeline=pipeline(), workers=workers, batch_size=3)
         assert summary.balanced and summary.written == 10
         outputs.append(out.read_bytes())
     # The model in the workers too (one copy each): the same flags.
@@ -110,7 +129,7 @@ def test_scan_with_model_is_identical_across_workers_and_resume(bundle_dir: Path
         records,
         crimes,
         out,
-        pipeline=Pipeline(RuleDetector(), bundle),
+        pipeline=pipeline(),
         workers=2,
         batch_size=3,
         model_in_workers=True,
@@ -122,6 +141,6 @@ def test_scan_with_model_is_identical_across_workers_and_resume(bundle_dir: Path
     assert all(f["versions"]["rules"] for f in flags)
 
     part = tmp_path / "part" / "flags.jsonl"
-    run_scan(records, crimes, part, pipeline=Pipeline(RuleDetector(), bundle), batch_size=3, stop_after=4)
-    run_scan(records, crimes, part, pipeline=Pipeline(RuleDetector(), bundle), batch_size=3, resume=True)
+    run_scan(records, crimes, part, pipeline=pipeline(), batch_size=3, stop_after=4)
+    run_scan(records, crimes, part, pipeline=pipeline(), batch_size=3, resume=True)
     assert part.read_bytes() == outputs[0]

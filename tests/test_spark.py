@@ -170,6 +170,22 @@ def _same_files(local: Path, spark_dir: Path, names: Sequence[str]) -> None:
         assert (spark_dir / name).read_bytes() == (local / name).read_bytes(), name
 
 
+def frozen_rules(folder: Path) -> str:
+    """A copy of the packaged rules and a config that reads it: the rules may be edited while
+    the tests run, and runs compared byte for byte must use the same rules."""
+    import shutil
+    from importlib import resources
+
+    from crimedetect.rules.pipeline import default_config_path
+
+    rules = folder / "rules"
+    shutil.copytree(Path(str(resources.files("crimedetect") / "resources" / "rules")), rules)
+    config = default_config_path().read_text().replace("rules_dir = null", f'rules_dir = "{rules}"')
+    path = folder / "rules.cfg"
+    path.write_text(config)
+    return str(path)
+
+
 @pytest.mark.slow
 def test_cli_spark_engine_gives_the_local_engines_bytes(spark: object, dev_dir: Path, tmp_path: Path) -> None:
     """``crimedetect scan --engine spark --master local[2]`` with the real rules on the dev set."""
@@ -178,6 +194,7 @@ def test_cli_spark_engine_gives_the_local_engines_bytes(spark: object, dev_dir: 
     from crimedetect.cli import app
 
     runner = CliRunner()
+    rules_cfg = frozen_rules(tmp_path)
     codes = {}
     for engine_name in ("local", "spark"):
         args = ["scan", "-r", str(dev_dir / "records.jsonl"), "-c", str(dev_dir / "crimes.jsonl")]
@@ -188,6 +205,8 @@ def test_cli_spark_engine_gives_the_local_engines_bytes(spark: object, dev_dir: 
             "--top",
             "15",
             "--no-progress",
+            "--rules-config",
+            rules_cfg,
         ]
         args += ["--engine", engine_name] + (["--master", "local[2]"] if engine_name == "spark" else [])
         result = runner.invoke(app, args)
@@ -345,3 +364,36 @@ def test_model_in_executors_gives_the_local_engines_bytes(spark: object, tmp_pat
     _same_files(tmp_path / "local", tmp_path / "spark", SIDE_FILES[:4])
     assert summary.versions["model"] == local.versions["model"] is not None
     assert summary.written == 12 and summary.spark.pipelines_built >= 1
+
+
+@pytest.mark.slow
+def test_three_engines_agree_on_a_back_link(spark: object, tmp_path: Path) -> None:
+    """Record B's theft was recorded on record A, which lists B: all engines see it by default."""
+    from crimedetect.io import load_all
+    from crimedetect.scan import scan_records
+
+    entry = {"at": T0, "text": "Phone stolen."}
+    records = tmp_path / "records.jsonl"
+    rows = [
+        {"record_id": "A", "linked_record_ids": ["B"], "entries": [{"at": T0, "text": "He punched her."}]},
+        {"record_id": "C", "entries": [entry]},
+        {"record_id": "B", "entries": [entry]},
+    ]
+    records.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    crimes = tmp_path / "crimes.jsonl"
+    crime_rows = [
+        {"crime_id": "C-INJ", "record_ids": ["A"], "category": "violence_with_injury", "recorded_at": T1},
+        {"crime_id": "C-THEFT", "record_ids": ["A"], "category": "theft", "recorded_at": T1},
+    ]
+    crimes.write_text("".join(json.dumps(row) + "\n" for row in crime_rows))
+    run_scan(records, crimes, tmp_path / "local" / "flags.jsonl", pipeline=KeywordSpec().build())
+    spark_out = tmp_path / "spark" / "flags.jsonl"
+    engine.run_spark_scan(records, crimes, spark_out, pipeline=KeywordSpec(), spark=spark)
+    _same_files(tmp_path / "local", tmp_path / "spark", SIDE_FILES[:4])
+    in_memory = scan_records(load_all(records, "records"), load_all(crimes, "crimes"), KeywordSpec().build())
+    flags = [json.loads(line) for line in spark_out.open()]
+    assert [f.to_json_dict() for f in in_memory] == flags
+    by_id = {flag["record_id"]: flag for flag in flags}
+    assert "C-THEFT" in by_id["B"]["crime_ids"] and "C-THEFT" not in by_id["C"]["crime_ids"]
+    assert not [f for f in by_id["B"]["findings"] if f["type"] == "unrecorded"]
+    assert [f["category"] for f in by_id["C"]["findings"] if f["type"] == "unrecorded"] == ["theft"]

@@ -142,6 +142,46 @@ def detect_kind(path: str | Path) -> str:
 RawItem = tuple[int, "dict[str, Any] | None", "tuple[str, str, str] | None", str]
 
 
+#: A line's problem: (field, reason, message); field is "" when it is the whole line.
+LineProblem = tuple[str, str, str]
+
+
+def line_too_long(size: int, max_line_bytes: int) -> LineProblem:
+    """The problem of a line of ``size`` bytes over the limit."""
+    return ("", "line_too_long", f"line is {size} bytes, over the {max_line_bytes}-byte limit")
+
+
+def parse_jsonl_line(
+    raw: bytes, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> tuple[dict[str, Any] | None, LineProblem | None, str]:
+    """One JSON Lines line (its bytes, with the final newline if it had one) as
+    ``(object, None, excerpt)`` or ``(None, problem, excerpt)``.
+
+    Problems: ``line_too_long`` (over ``max_line_bytes`` without the newline), ``blank_line``,
+    ``undecodable`` (not UTF-8), ``invalid_json``, ``not_an_object``. The excerpt is the
+    start of the decoded line, for the rejected-lines file. :func:`read_contract` and the
+    Spark engine judge every line with this function.
+    """
+    content = len(raw) - 1 if raw.endswith(b"\n") else len(raw)
+    if content > max_line_bytes:
+        return None, line_too_long(len(raw), max_line_bytes), ""
+    if not raw.strip():
+        # Blank lines are not records; they are counted as rejected so counts add up.
+        return None, ("", "blank_line", "empty line"), ""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, ("", "undecodable", f"not UTF-8: {exc.reason} at byte {exc.start}"), ""
+    excerpt = text[:RAW_EXCERPT_CHARS].rstrip("\n")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, ("", "invalid_json", f"{exc.msg} at column {exc.colno}"), excerpt
+    if not isinstance(value, dict):
+        return None, ("", "not_an_object", "a line must be a JSON object"), excerpt
+    return value, None, excerpt
+
+
 def _iter_jsonl(path: Path, max_line_bytes: int) -> Iterator[RawItem]:
     with path.open("rb") as handle:
         line_no = 0
@@ -156,33 +196,9 @@ def _iter_jsonl(path: Path, max_line_bytes: int) -> Iterator[RawItem]:
                 while chunk and not chunk.endswith(b"\n"):
                     chunk = handle.readline(1024 * 1024)
                     size += len(chunk)
-                yield (
-                    line_no,
-                    None,
-                    ("", "line_too_long", f"line is {size} bytes, over the {max_line_bytes}-byte limit"),
-                    "",
-                )
+                yield line_no, None, line_too_long(size, max_line_bytes), ""
                 continue
-            if not chunk.strip():
-                line_no_blank = line_no
-                # Blank lines are not records; they are counted as rejected so counts add up.
-                yield line_no_blank, None, ("", "blank_line", "empty line"), ""
-                continue
-            try:
-                text = chunk.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield line_no, None, ("", "undecodable", f"not UTF-8: {exc.reason} at byte {exc.start}"), ""
-                continue
-            excerpt = text[:RAW_EXCERPT_CHARS].rstrip("\n")
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield line_no, None, ("", "invalid_json", f"{exc.msg} at column {exc.colno}"), excerpt
-                continue
-            if not isinstance(value, dict):
-                yield line_no, None, ("", "not_an_object", "a line must be a JSON object"), excerpt
-                continue
-            yield line_no, value, None, excerpt
+            yield (line_no, *parse_jsonl_line(chunk, max_line_bytes))
 
 
 def _decode_cell(name: str, value: Any, declared: frozenset[str]) -> Any:
@@ -215,24 +231,25 @@ def _iter_csv(path: Path, max_line_bytes: int, declared: frozenset[str]) -> Iter
             except csv.Error as exc:
                 yield reader.line_num, None, ("", "line_too_long", str(exc)), ""
                 continue
-            yield from _decode_row(reader.line_num, row, declared)
+            yield decode_row(reader.line_num, row, declared)
 
 
-def _decode_row(line_no: int, row: dict[str, Any], declared: frozenset[str]) -> Iterator[RawItem]:
+def decode_row(line_no: int, row: dict[str, Any], declared: frozenset[str]) -> RawItem:
+    """One CSV or Parquet row as a raw item: nested and extra fields decoded from JSON text,
+    empty cells dropped; a row with more cells than columns or bad nested JSON is a problem.
+    ``declared`` names the model's own fields."""
     excerpt = json.dumps(row, ensure_ascii=False, default=str)[:RAW_EXCERPT_CHARS]
     item: dict[str, Any] = {}
     for name, value in row.items():
         if name is None:
-            yield line_no, None, ("", "invalid_row", "more cells than header columns"), excerpt
-            return
+            return line_no, None, ("", "invalid_row", "more cells than header columns"), excerpt
         try:
             decoded = _decode_cell(name, value, declared)
         except json.JSONDecodeError as exc:
-            yield line_no, None, (name, "invalid_json", f"{exc.msg} in nested field"), excerpt
-            return
+            return line_no, None, (name, "invalid_json", f"{exc.msg} in nested field"), excerpt
         if decoded is not None:
             item[name] = decoded
-    yield line_no, item, None, excerpt
+    return line_no, item, None, excerpt
 
 
 def _iter_parquet(path: Path, declared: frozenset[str], batch_size: int = 4096) -> Iterator[RawItem]:
@@ -243,7 +260,7 @@ def _iter_parquet(path: Path, declared: frozenset[str], batch_size: int = 4096) 
     for batch in parquet.iter_batches(batch_size=batch_size):
         for row in batch.to_pylist():
             line_no += 1
-            yield from _decode_row(line_no, row, declared)
+            yield decode_row(line_no, row, declared)
 
 
 def iter_raw(

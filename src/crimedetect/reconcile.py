@@ -54,7 +54,8 @@ from crimedetect.contract import (
 )
 from crimedetect.hocr import category_for_code, counting_edition, severity_rank
 
-RECONCILE_VERSION = "reconcile-1"
+#: In every flag's ``versions``; 2: links between records are symmetric in all engines.
+RECONCILE_VERSION = "reconcile-2"
 
 # --------------------------------------------------------------------------- settings
 
@@ -308,7 +309,8 @@ class CrimeIndex:
 
     ``for_record(record)`` gives the crimes raised from the record itself first, then those
     raised from records it links to (``linked_record_ids``) and from records that link to it
-    (when those links were registered with :meth:`add_links`).
+    (when those links were registered with :meth:`add_links`: every scan engine registers
+    them, so links are symmetric).
     """
 
     by_record: dict[str, list[Crime]] = field(default_factory=dict)

@@ -415,6 +415,7 @@ def run_scan(
     quantize: bool = False,
     model_threads: int | None = 1,
     model_in_workers: bool = False,
+    link_back: bool = True,
 ) -> ScanSummary:
     """Scan ``records_path`` against ``crimes_path`` and write flags to ``out``.
 
@@ -423,7 +424,9 @@ def run_scan(
     ``model_threads`` caps the model's torch threads in this process (None: torch's default);
     one thread is fastest when the rules workers share the cores. ``model_in_workers`` runs
     the model in the worker processes too (each loads its own copy), for when the model, not
-    the rules, is the bottleneck; the flags are the same.
+    the rules, is the bottleneck; the flags are the same. Links are symmetric: a record sees
+    the crimes of the records it links to and of those linking to it (``link_back``, read in
+    a first pass over the records; ``link_back=False`` keeps only its own links).
     Returns the summary; the side files are written beside ``out`` unless paths are given.
     """
     records_path, out = Path(records_path), Path(out)
@@ -486,6 +489,8 @@ def run_scan(
             ):
                 assert isinstance(crime, Crime)
                 index.add(crime)
+            if link_back:
+                link_records(index, records_path, max_line_bytes)
 
         previous: Iterator[bytes] | None = None
         previous_handle = None
@@ -627,6 +632,19 @@ def run_scan(
     return summary
 
 
+def link_records(index: CrimeIndex, records_path: str | Path, max_line_bytes: int) -> int:
+    """Register the links of every accepted record in ``records_path`` with the index (a
+    first pass, so that a record sees the crimes of records that link to it before they are
+    reached). Rejections are left to the scan's own pass. Returns the links registered."""
+    count = 0
+    for record in read_contract(records_path, "records", max_line_bytes=max_line_bytes):
+        assert isinstance(record, Record)
+        if record.linked_record_ids:
+            index.add_links(record.record_id, record.linked_record_ids)
+            count += len(record.linked_record_ids)
+    return count
+
+
 def track(items: Iterable[Any], description: str, total: int | None, *, enabled: bool) -> Iterator[Any]:
     """The shared progress bar (``cli.common.track``), imported only when drawn."""
     if not enabled:
@@ -643,11 +661,11 @@ def scan_records(
     pipeline: Pipeline | Detector,
     *,
     priority: Any | None = None,
-    link_back: bool = False,
+    link_back: bool = True,
 ) -> list[Flag]:
     """Flags for records held in memory (tests, notebooks, the web app): the same flags as
-    :func:`run_scan` without the files. ``link_back`` also gives a record the crimes of the
-    records that link to it (``CrimeIndex.add_links``; ``run_scan`` streams and does not)."""
+    :func:`run_scan` without the files. Links are symmetric as there: ``link_back`` gives a
+    record the crimes of the records among ``records`` that link to it."""
     from crimedetect.priority import load_priority_model
 
     settings = load_settings()

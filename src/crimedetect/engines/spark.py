@@ -6,7 +6,7 @@ The plan, one Spark job graph per scan::
     crimes  (JSONL text lines | Parquet rows) ── parse + validate in executors ──┤
                                    duplicates ids rejected (window on the id) ───┤
     crime candidates per record: join on record id (the record's own id, its     │
-      linked_record_ids; with link_back, the records that link to it) ───────────┤
+      linked_record_ids, and the records that link to it) ───────────────────────┤
     mapInPandas: Pipeline.detect (one pipeline per Python worker), then          │
       CrimeIndex.for_record + reconcile in the executor ─────────────────────────┘
                                    ──> flags, sorted by the input order key
@@ -22,8 +22,8 @@ The plan, one Spark job graph per scan::
   folder the driver pinned, see :func:`resolve_model`) and goes to the executors inside the
   task closure (a few hundred bytes); files are shipped with ``addFile`` on a cluster.
 - Crime matching reuses :class:`~crimedetect.reconcile.CrimeIndex`: the join gathers for
-  each record a superset of the crimes it may see (raised from the record or from the
-  records it links to), and the executor builds a small
+  each record a superset of the crimes it may see (raised from the record, from the
+  records it links to or from those linking to it), and the executor builds a small
   ``CrimeIndex`` from them, in crime-file order, and asks ``for_record`` exactly as the local
   engine does. ``for_detection``, ``record_problems`` and ``reconcile`` then run unchanged,
   and the side files (rejected lines, problems, summary CSV, worklist) are the local
@@ -61,8 +61,11 @@ from crimedetect.io import (
     FORMATS,
     RAW_EXCERPT_CHARS,
     ContractWriter,
+    LineProblem,
     ReadStats,
     Rejection,
+    decode_row,
+    parse_jsonl_line,
     rejection_from_error,
 )
 
@@ -313,26 +316,10 @@ def file_key(uri: str) -> str:
 
 def _parse_line(
     data: bytes | None, max_line_bytes: int
-) -> tuple[dict[str, Any] | None, tuple[str, str, str] | None, str]:
-    """One JSON Lines line, judged as the local reader (:mod:`crimedetect.io`) judges it."""
-    data = data or b""
-    if len(data) > max_line_bytes:
-        message = f"line is {len(data) + 1} bytes, over the {max_line_bytes}-byte limit"
-        return None, ("", "line_too_long", message), ""
-    if not data.strip():
-        return None, ("", "blank_line", "empty line"), ""
-    try:
-        text = data.decode("utf-8") + "\n"
-    except UnicodeDecodeError as exc:
-        return None, ("", "undecodable", f"not UTF-8: {exc.reason} at byte {exc.start}"), ""
-    excerpt = text[:RAW_EXCERPT_CHARS].rstrip("\n")
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, ("", "invalid_json", f"{exc.msg} at column {exc.colno}"), excerpt
-    if not isinstance(value, dict):
-        return None, ("", "not_an_object", "a line must be a JSON object"), excerpt
-    return value, None, excerpt
+) -> tuple[dict[str, Any] | None, LineProblem | None, str]:
+    """One JSON Lines line as Spark's line reader gives it (without its newline), judged by
+    :func:`crimedetect.io.parse_jsonl_line` as the local reader judges it."""
+    return parse_jsonl_line((data or b"") + b"\n", max_line_bytes)
 
 
 def _parsed_arrow_schema() -> pa.Schema:
@@ -369,8 +356,6 @@ def parse_partition(
     import pyarrow as pa
     from pydantic import ValidationError
 
-    from crimedetect.io import _decode_row  # the local reader's Parquet cell decoding
-
     model, id_field = KINDS[kind]
     link_field = "linked_record_ids" if kind == "records" else "record_ids"
     declared = frozenset(model.model_fields)  # as read_contract tells the Parquet decoder
@@ -387,7 +372,7 @@ def parse_partition(
                 item, problem, raw = _parse_line(row["_value"], max_line_bytes)
             else:
                 block, idx = 0, int(row.pop("_row"))
-                item, problem, raw = next(iter(_decode_row(idx + 1, row, declared)))[1:]
+                item, problem, raw = decode_row(idx + 1, row, declared)[1:]
             out: dict[str, Any] = dict.fromkeys(schema.names)
             out.update(rank=ranks[file_key(file)], block=block, idx=idx, ok=False)
             if problem is not None:
@@ -459,7 +444,7 @@ def scan_partition(
     """mapInPandas: detect and reconcile a partition of records, in batches, as ``run_scan`` does.
 
     Each row holds a record's text, its candidate crimes (crime JSON lines in crime-file
-    order) and the ids of the records that link to it (``link_back`` only). The pipeline is
+    order) and the ids of the records that link to it (none without ``link_back``). The pipeline is
     built from the picklable ``spec`` at the first record this Python process sees and
     reused by every later task (``built`` is an accumulator counting builds).
     """
@@ -936,7 +921,7 @@ def run_spark_scan(
     records_format: str | None = None,
     crimes_format: str | None = None,
     single_file: bool | None = None,
-    link_back: bool = False,
+    link_back: bool = True,
     ship_files: bool | None = None,
     conf: Mapping[str, str] | None = None,
 ) -> Any:
@@ -950,8 +935,8 @@ def run_spark_scan(
     ordered part files. ``pipeline`` replaces the detector built from ``rules_config`` and
     ``model_uri`` (any picklable, hashable object with ``build()``). ``workers`` is ignored
     (Spark's cores are the workers); ``resume`` and ``stop_after`` are not supported: Spark
-    re-runs failed tasks instead. ``link_back`` also gives a record the crimes of records
-    that link to it (``CrimeIndex.add_links``; the local engine does not). ``spark``: an
+    re-runs failed tasks instead. ``link_back`` (default, as in the local engine) gives a
+    record the crimes of records that link to it (``CrimeIndex.add_links``). ``spark``: an
     existing session, left running (as is one already running in this process on the same
     master); else one is created on ``master`` and stopped at the end.
 
@@ -1071,8 +1056,8 @@ def _run(
     rec_ok = rec_ranked.where("n = 1").drop("n")
     crm_ok = crm_ranked.where("n = 1").drop("n")
 
-    # ---- candidate crimes per record: raised from it or from records it links to (and,
-    # with link_back, from records linking to it); CrimeIndex picks among them in the executor.
+    # ---- candidate crimes per record: raised from it, from records it links to and (with
+    # link_back, the default) from records linking to it; CrimeIndex picks among them.
     no_ids = F.array().cast("array<string>")
     if link_back:
         sources = (
@@ -1273,7 +1258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--records-format", choices=SPARK_FORMATS)
     parser.add_argument("--crimes-format", choices=SPARK_FORMATS)
     parser.add_argument(
-        "--link-back", action="store_true", help="records also see crimes of records linking to them"
+        "--no-link-back",
+        dest="link_back",
+        action="store_false",
+        help="records do not see the crimes of records linking to them (links one way only)",
     )
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting")
     args = parser.parse_args(argv)

@@ -108,9 +108,10 @@ def fetch_bundle_dir(uri: str) -> Path:
 def _find_bundle(root: Path) -> Path | None:
     if not root.exists():
         return None
-    for candidate in (root, root / "artifacts" / "bundle", *root.glob("**/bundle")):
-        if (candidate / BUNDLE_FILE).exists() and (candidate / "model" / "config.json").exists():
-            return candidate
+    # MLflow keeps a pyfunc artifact folder under its own name: artifacts/<folder>/bundle.json
+    for meta in sorted((root / BUNDLE_FILE, *root.glob(f"artifacts/*/{BUNDLE_FILE}"))):
+        if meta.exists() and (meta.parent / "model" / "config.json").exists():
+            return meta.parent
     return None
 
 

@@ -192,6 +192,9 @@ _AGE_AFTER = re.compile(
 )
 
 
+_AUXILIARIES = frozenset({"was", "is", "has", "had", "been", "being", "now", "later", "then", "also", "the"})
+
+
 class PersonFinder:
     """Named persons (Firstname SURNAME, Mr SURNAME) with their roles and ages."""
 
@@ -202,6 +205,7 @@ class PersonFinder:
         self.version = lexicon.version
         self.not_surnames = {w.upper() for w in lexicon.not_surnames}
         self.place_words = {w.lower() for w in lexicon.place_words}
+        self.person_verbs = {w.lower() for w in lexicon.person_verbs}
         self.professional_titles = set(lexicon.professional_titles)
         self.not_first_names = {w.lower() for w in lexicon.not_first_names}
         self._lemmas = lemma_table() if uses_lookups(nlp) else None
@@ -212,9 +216,23 @@ class PersonFinder:
             r"(?P<surname>[A-Z]{2,}(?:[-'][A-Z]{2,})?)\b(?![a-z])"
         )
         self.kind = {role.id: role.kind for role in lexicon.roles}
+        self.after = {role.id for role in lexicon.roles if role.position == "after"}
         self.matcher = PhraseSet(nlp.vocab, nlp.tokenizer, uses_lookups(nlp))
         for role in lexicon.roles:
             _add(self.matcher, role.id, role.patterns, "victims.yaml")
+
+    @staticmethod
+    def _just_after(doc: Doc, end: int, start: int, role_end: int) -> bool:
+        """Role words at ``start`` follow a name ending at ``end``, with at most an age and
+        'was/has been' between ('CRUMP (31) was arrested'), and name nobody else
+        ('NOWAK (s/o PIKE in van)' says PIKE is the suspect)."""
+        if not 0 <= start - end <= 5:
+            return False
+        if role_end < len(doc) and doc[role_end].is_upper and len(doc[role_end].text) > 1:
+            return False
+        if role_end + 1 < len(doc) and doc[role_end].is_title and doc[role_end + 1].is_upper:
+            return False
+        return all(t.like_num or t.text in "()," or t.lower_ in _AUXILIARIES for t in doc[end:start])
 
     def _could_be_first_name(self, first: str) -> bool:
         """Not a sentence-initial word: not listed, and not an inflected English word
@@ -226,7 +244,9 @@ class PersonFinder:
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
-        roles = [(self.kind[r], s, e) for r, s, e in self.matcher(doc)]
+        found = self.matcher(doc)
+        roles = [(self.kind[r], s, e) for r, s, e in found if r not in self.after]
+        after = [(self.kind[r], s, e) for r, s, e in found if r in self.after]
         persons: list[dict[str, Any]] = []
         for match in self.full_name.finditer(text):
             surname = match.group("surname")
@@ -235,7 +255,11 @@ class PersonFinder:
             if not (match.group("title") or match.group("first")):
                 continue
             before = text[max(0, match.start() - 40) : match.start()].split()
-            if before and before[-1].lower().strip(",.") in self.place_words:
+            if (
+                before
+                and before[-1].lower().strip(",.") in self.place_words
+                and not (len(before) > 1 and before[-2].lower().strip(",.") in self.person_verbs)
+            ):
                 continue
             first = (match.group("first") or "").strip()
             if any(word in self.place_words for word in first.lower().split()):
@@ -255,6 +279,7 @@ class PersonFinder:
                     if s >= span.end and s - span.end <= 1 and kind == "professional"
                 }
                 | ({"professional"} if match.group("title") in self.professional_titles else set())
+                | {kind for kind, s, e in after if self._just_after(doc, span.end, s, e)}
             )
             persons.append(
                 {

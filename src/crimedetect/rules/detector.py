@@ -32,6 +32,7 @@ class RuleDetector:
         self._nlp: Any = None
         self._reader: RecordReader | None = None
         self._rules_dir: str | None = None
+        self._version: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"config_path": self.config_path, "n_process": self.n_process, "batch_size": self.batch_size}
@@ -46,8 +47,11 @@ class RuleDetector:
         if self._nlp is None:
             from crimedetect.rules.pipeline import get_pipeline
 
-            self._nlp = get_pipeline(self.config_path)
-            self._rules_dir = self._nlp.get_pipe("crimedetect_offences").rules_dir
+            nlp = get_pipeline(self.config_path)
+            self._rules_dir = nlp.get_pipe("crimedetect_offences").rules_dir
+            self._nlp = nlp
+            self._version = None
+            self.version  # noqa: B018  (fix the version of the files just read)
         return self._nlp
 
     @property
@@ -60,11 +64,20 @@ class RuleDetector:
 
     @property
     def version(self) -> str:
-        """The rules version: the versions of the rule files in use."""
-        if self._nlp is None and self.config_path is None:
-            return rules_version(None)
-        self.nlp  # noqa: B018  (the config may point at another rules directory)
-        return rules_version(self._rules_dir)
+        """The rules version: the declared versions of the rule files in use, then a short
+        sha256 of their content (config, every rules directory it names, the shared counting
+        rules). It changes whenever what the rules read changes; the scan's ``--resume`` and
+        the Spark engine compare it. Fixed when the pipeline is built (it describes the rules
+        this detector runs); computed without building it until then."""
+        if self._version is None:
+            from crimedetect.rules.pipeline import config_rules_dirs, content_digest
+
+            rules_dir = self._rules_dir if self._nlp is not None else config_rules_dirs(self.config_path)[0]
+            version = rules_version(rules_dir, content_digest(self.config_path))
+            if self._nlp is None:
+                return version
+            self._version = version
+        return self._version
 
     # ---------------------------------------------------------------- detection
     def _docs(self, records: Sequence[Record]) -> Iterator[tuple[int, list[Any]]]:

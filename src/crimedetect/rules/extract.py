@@ -46,6 +46,19 @@ def _age_in_sentence(text: str, mention: Mention) -> int | None:
     return min(ages) if ages else None
 
 
+def _quoted(text: str, mention: Mention) -> bool:
+    """Whether the mention is inside quote marks (someone's own words)."""
+    return sum(text[: mention.start].count(q) for q in ('"', "\u201c", "\u201d")) % 2 == 1 or (
+        " '" in text[max(0, mention.start - 80) : mention.start]
+    )
+
+
+def _own_account(text: str, mention: Mention) -> bool:
+    """The victim's own words quoted ('he shoved me down the stairs'): not a report by others."""
+    window = text[mention.start : mention.end + 12].lower().split()
+    return any(w.strip(".,;:!?'\"") in ("me", "my") for w in window) and _quoted(text, mention)
+
+
 def _is_first_name(first: str) -> bool:
     """A first name, not an initial ('S', 'T.')."""
     return len(first.rstrip(".")) > 1
@@ -202,7 +215,13 @@ class RecordReader:
             starts = [span.start for span in doc.spans.get(OFFENCES, [])]
             if not starts:
                 continue
+            ends = [span.end for span in doc.spans.get(OFFENCES, [])]
             for p in persons[entry]:
+                # 'punched by Lewis HOUGH', 'touched on the dance floor by Jamie SAVAGE'
+                by = p["start"] - 1
+                if by >= 0 and doc[by].lower_ == "by" and any(0 <= by - end <= 5 for end in ends):
+                    doers.add(p["key"])
+                    continue
                 for start in starts:
                     if not (0 <= start - p["end"] <= 4):
                         continue
@@ -221,7 +240,11 @@ class RecordReader:
         )
 
     @staticmethod
-    def _default_victim(people: dict[str, _Person]) -> str | None:
+    def _default_victim(people: dict[str, _Person], speaks_of_victim: bool = False) -> str | None:
+        """The record's victim when a mention names none: the person called IP or victim;
+        else, when the text speaks of an IP without naming one, the person officers went to
+        see ('Spoke to Fatima REID'), not a neighbour who called it in; else a reporter who is
+        not a relative; else the first named person. Never a suspect or professional."""
         ranked = sorted(people.values(), key=lambda p: p.order)
 
         def ok(p: _Person) -> bool:
@@ -229,6 +252,7 @@ class RecordReader:
 
         for test in (
             lambda p: "victim" in p.roles,
+            lambda p: speaks_of_victim and "contacted" in p.roles and "reporter" not in p.roles,
             lambda p: "reporter" in p.roles and "relative" not in p.roles,
             lambda p: True,
         ):
@@ -267,9 +291,7 @@ class RecordReader:
         # first person is the record's victim.
         window = text[mention.start : mention.end + 12].lower().split()
         if any(w.strip(".,;:!?'\"") in ("me", "my") for w in window):
-            quoted = sum(text[: mention.start].count(q) for q in ('"', "\u201c", "\u201d")) % 2 == 1 or (
-                " '" in text[max(0, mention.start - 80) : mention.start]
-            )
+            quoted = _quoted(text, mention)
             officer = bool(author) and str(author).upper().startswith(("PC", "DC", "PCSO", "SGT", "DS"))
             if officer and not quoted:
                 return author
@@ -385,7 +407,10 @@ class RecordReader:
         for key in self._doers:
             if "victim" not in people[key].roles:
                 people[key].roles.add("suspect")
-        default = self._default_victim(people)
+        speaks_of_victim = any(
+            r["kind"] == "victim" for doc in docs for r in doc.user_data.get("crimedetect.roles", [])
+        )
+        default = self._default_victim(people, speaks_of_victim)
         mentions: list[Mention] = []
         cues: list[Mention] = []
         record_cues: list[dict[str, Any]] = []
@@ -428,13 +453,16 @@ class RecordReader:
             if excluded:
                 dropped.append((m, "excluded: " + ", ".join(excluded)))
                 continue
-            if unconfirmed and rule.victim == "person":
-                dropped.append((m, "judged: third-party report the victim does not confirm"))
-                continue
             category, code, used, why = self._judge(m, cues, age_of, record.entries[m.entry].text)
             if category is None:
                 dropped.append((m, "judged: " + why))
                 continue
+            if unconfirmed and rule.victim == "person" and not _own_account(record.entries[m.entry].text, m):
+                if category != "rape":
+                    dropped.append((m, "judged: third-party report the victim does not confirm"))
+                    continue
+                # A rape report is never dropped: unconfirmed, it needs an N100 if not recorded.
+                used = [*used, "unconfirmed", "victim_denies"]
             victims = [m.victim or UNKNOWN]
             if rule.victim == "state":
                 victims = [STATE]
@@ -450,7 +478,12 @@ class RecordReader:
                     victims = named
             marks = sorted(
                 {q["qualifier"] for q in m.qualifiers if self.effects.get(q["qualifier"]) != "exclude"}
-                | {c["qualifier"] for c in record_cues if self.effects.get(c["qualifier"]) == "mark"}
+                | {
+                    c["qualifier"]
+                    for c in record_cues
+                    if self.effects.get(c["qualifier"]) == "mark"
+                    and (not c["applies_to"] or {category, rule.category, rule.judge} & set(c["applies_to"]))
+                }
             )
             for victim in victims:
                 candidates.append(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crimedetect.contract import CATEGORIES, Audit, Record
+from crimedetect.contract import CATEGORIES, Audit, Disclosure, Record
 
 HELD_OUT = "held_out"
 DEVELOPMENT = "development"
@@ -39,6 +39,8 @@ class Scores:
     records: int = 0
     count_correct: int = 0
     count_known: int = 0
+    #: rape reports that need an N100 (a rape disclosure cued as uncertain or unconfirmed)
+    n100: dict[str, int] = field(default_factory=lambda: {"tp": 0, "fp": 0, "fn": 0})
 
     def add(self, predicted: set[str], truth: set[str], n_predicted: int | None, n_truth: int) -> None:
         self.records += 1
@@ -52,6 +54,15 @@ class Scores:
         if n_predicted is not None:
             self.count_known += 1
             self.count_correct += int(n_predicted == n_truth)
+
+    def add_n100(self, reported: bool, required: bool) -> None:
+        """An N100 report predicted (``reported``) against the audit's ``n100_required``."""
+        if reported and required:
+            self.n100["tp"] += 1
+        elif reported:
+            self.n100["fp"] += 1
+        elif required:
+            self.n100["fn"] += 1
 
     @staticmethod
     def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -81,6 +92,7 @@ def evaluate(
     audits: dict[str, Audit],
     predicted: Sequence[set[str]],
     counts: Sequence[int] | None = None,
+    n100_reports: Sequence[bool] | None = None,
 ) -> dict[str, Scores]:
     """Scores for ``all``, ``development`` and ``held_out`` records that have an audit."""
     out = {"all": Scores(), DEVELOPMENT: Scores(), HELD_OUT: Scores()}
@@ -92,6 +104,8 @@ def evaluate(
         n = counts[index] if counts is not None else None
         for key in ("all", part(record.record_id)):
             out[key].add(predicted[index], truth, n, len(audit.crimes))
+            if n100_reports is not None:
+                out[key].add_n100(n100_reports[index], audit.n100_required and "rape" not in truth)
     return out
 
 
@@ -119,7 +133,20 @@ def table(results: dict[str, dict[str, Scores]], split: str) -> str:
     lines.append(
         f"| crime-count accuracy | {first.records} recs | " + " | ".join(c.rstrip() for c in counts) + " |"
     )
+    n100 = first.n100
+    if any(n100.values()):
+        p, r, f = Scores._prf(n100["tp"], n100["fp"], n100["fn"])
+        lines.append(
+            f"| N100 report ({systems[0]}) | {n100['tp'] + n100['fn']} | {p:.2f} | {r:.2f} | {f:.2f} |"
+        )
     return "\n".join(lines)
+
+
+def n100_report(disclosure: Disclosure, cues: set[str], blocking: set[str]) -> bool:
+    """A rape disclosure cued as a report that does not (yet) amount to a crime (reconcile's
+    ``n100_cues``, not blocked by a professional reporter): an N100, not a rape crime."""
+    found = set((disclosure.model_extra or {}).get("cues", []))
+    return str(disclosure.category) == "rape" and bool(found & cues) and not found & blocking
 
 
 def run(dev_dir: Path, config_path: str | None = None) -> tuple[dict[str, dict[str, Scores]], list[Record]]:
@@ -129,11 +156,20 @@ def run(dev_dir: Path, config_path: str | None = None) -> tuple[dict[str, dict[s
 
     records: list[Record] = load_all(dev_dir / "records.jsonl", "records")
     audits = {a.record_id: a for a in load_all(dev_dir / "audits.jsonl", "audits")}
+    from crimedetect.reconcile import load_settings
+
+    settings = load_settings()
+    cues, blocking = set(settings.n100_cues), set(settings.n100_blocking_cues)
     disclosures = RuleDetector(config_path).detect(records)
-    rules_pred = [{str(d.category) for d in found} for found in disclosures]
-    rules_counts = [len(found) for found in disclosures]
+    reports = [[n100_report(d, cues, blocking) for d in found] for found in disclosures]
+    crimes = [
+        [d for d, r in zip(found, rep, strict=True) if not r]
+        for found, rep in zip(disclosures, reports, strict=True)
+    ]
+    rules_pred = [{str(d.category) for d in found} for found in crimes]
+    rules_counts = [len(found) for found in crimes]
     results = {
-        "rules": evaluate(records, audits, rules_pred, rules_counts),
+        "rules": evaluate(records, audits, rules_pred, rules_counts, [any(r) for r in reports]),
         "keyword": evaluate(records, audits, keyword_baseline(records)),
     }
     return results, records

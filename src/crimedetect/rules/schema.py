@@ -16,6 +16,7 @@ Patterns come in two forms:
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -59,6 +60,7 @@ VICTIM_ROLE_KINDS = (
     "suspect",
     "professional",
     "relative",
+    "contacted",
     "organisation",
     "state",
     "plural",
@@ -204,8 +206,19 @@ class RoleRule(_Strict):
 
     id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
     kind: Literal[
-        "victim", "reporter", "suspect", "professional", "relative", "organisation", "state", "plural"
+        "victim",
+        "reporter",
+        "suspect",
+        "professional",
+        "relative",
+        "contacted",
+        "organisation",
+        "state",
+        "plural",
     ]
+    #: where the role words stand: just ``before`` the name ('IP Jane DOE') or just ``after``
+    #: it, an age or 'was/has been' between ('Dale CRUMP (31) was arrested')
+    position: Literal["before", "after"] = "before"
     patterns: list[Pattern]
 
     _patterns = field_validator("patterns")(_check_patterns)
@@ -221,6 +234,8 @@ class VictimLexicon(_Strict):
     not_surnames: list[str] = Field(default_factory=list)
     not_first_names: list[str] = Field(default_factory=list)
     place_words: list[str] = Field(default_factory=list)
+    #: words after which 'to/with Firstname SURNAME' is a person, not an address ('spoke to')
+    person_verbs: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> VictimLexicon:
@@ -305,10 +320,42 @@ def load_rule_file(path: str | Path, model: type[BaseModel] | None = None) -> An
         raise RuleFileError(f"{path}: " + "; ".join(problems)) from exc
 
 
-@lru_cache(maxsize=8)
+RULE_FILES = ("offence_patterns.yaml", "context_rules.yaml", "victims.yaml", "counting.yaml")
+
+
+def _dir(directory: str | None) -> Path:
+    return Path(directory) if directory else default_rules_dir()
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes ('missing' when it does not exist)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return "missing"
+
+
+def rules_dir_digest(directory: str | None = None) -> str:
+    """sha256 over the bytes of a rules directory's four files: changes with any edit."""
+    digest = hashlib.sha256()
+    for name in RULE_FILES:
+        digest.update(f"{name}\0{file_digest(_dir(directory) / name)}\0".encode())
+    return digest.hexdigest()
+
+
 def load_rules_dir(directory: str | None = None) -> tuple[OffencePatterns, ContextRules, VictimLexicon]:
-    """The three rule files of a directory (default: the packaged ones), validated."""
-    base = Path(directory) if directory else default_rules_dir()
+    """The three rule files of a directory (default: the packaged ones), validated.
+
+    Cached per process by the files' content, so an edited file is read again.
+    """
+    return _load_rules_dir(directory, rules_dir_digest(directory))
+
+
+@lru_cache(maxsize=16)
+def _load_rules_dir(
+    directory: str | None, _digest: str
+) -> tuple[OffencePatterns, ContextRules, VictimLexicon]:
+    base = _dir(directory)
     return (
         load_rule_file(base / "offence_patterns.yaml"),
         load_rule_file(base / "context_rules.yaml"),
@@ -316,15 +363,22 @@ def load_rules_dir(directory: str | None = None) -> tuple[OffencePatterns, Conte
     )
 
 
-@lru_cache(maxsize=8)
 def load_counting(directory: str | None = None) -> CountingSettings:
-    """``counting.yaml`` of a rules directory, validated."""
-    base = Path(directory) if directory else default_rules_dir()
-    return load_rule_file(base / "counting.yaml")
+    """``counting.yaml`` of a rules directory, validated (cached by content)."""
+    return _load_counting(directory, file_digest(_dir(directory) / "counting.yaml"))
 
 
-def rules_version(directory: str | None = None) -> str:
-    """One version string for the rule set: the four file versions joined."""
+@lru_cache(maxsize=16)
+def _load_counting(directory: str | None, _digest: str) -> CountingSettings:
+    return load_rule_file(_dir(directory) / "counting.yaml")
+
+
+def rules_version(directory: str | None = None, content: str | None = None) -> str:
+    """One version string for the rule set: the four declared file versions joined, then
+    ``+`` and the first 12 hex digits of a sha256 of the content in use (by default the
+    directory's four files; the detector also hashes its config and the shared counting
+    rules). Any edit changes it, even one that forgets to bump a declared version."""
     offences, context, victims = load_rules_dir(directory)
     counting = load_counting(directory)
-    return f"o{offences.version}-c{context.version}-v{victims.version}-n{counting.version}"
+    digest = content or rules_dir_digest(directory)
+    return f"o{offences.version}-c{context.version}-v{victims.version}-n{counting.version}+{digest[:12]}"

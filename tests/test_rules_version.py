@@ -1,0 +1,80 @@
+"""The rules version follows the content of the rule files in use, not only their declared
+versions: the scan's ``--resume`` and the Spark engine compare it to decide what to redo."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crimedetect.contract import Record
+from crimedetect.rules import RuleDetector
+from crimedetect.rules.pipeline import default_config_path
+from crimedetect.rules.schema import default_rules_dir
+
+RECORD = Record.model_validate(
+    {
+        "record_id": "V-1",
+        "entries": [
+            {"at": "2017-06-01T10:00:00Z", "text": "IP Jane DOE states zorp Dean SMITH punched her."}
+        ],
+    }
+)
+
+
+@pytest.fixture()
+def copied(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the packaged rules and a config pointing every component at it."""
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    config = (
+        default_config_path()
+        .read_text(encoding="utf-8")
+        .replace("rules_dir = null", f'rules_dir = "{rules}"')
+    )
+    path = tmp_path / "rules.cfg"
+    path.write_text(config, encoding="utf-8")
+    return rules, path
+
+
+def _declared(version: str) -> str:
+    return version.split("+")[0]
+
+
+def test_editing_a_copied_rules_dir_changes_the_version(copied: tuple[Path, Path]) -> None:
+    rules, config = copied
+    before = RuleDetector(str(config))
+    assert [d.category for d in before.detect([RECORD])[0]] == ["violence_without_injury"]
+    version = before.version
+    # An analyst adds a negation trigger and forgets to bump the file's declared version.
+    context = rules / "context_rules.yaml"
+    context.write_text(
+        context.read_text(encoding="utf-8")
+        + "  - id: negated.test\n    qualifier: negated\n    direction: forward\n"
+        + "    max_scope: 5\n    patterns: ['=zorp']\n",
+        encoding="utf-8",
+    )
+    after = RuleDetector(str(config))
+    assert _declared(after.version) == _declared(version)
+    assert after.version != version
+    # The new version describes rules that really run: the pipeline is rebuilt, not cached.
+    assert after.detect([RECORD]) == [[]]
+    assert before.version == version  # a built detector keeps the version of what it runs
+
+
+def test_the_same_content_gives_the_same_version(copied: tuple[Path, Path], tmp_path: Path) -> None:
+    _, config = copied
+    assert RuleDetector(str(config)).version == RuleDetector(str(config)).version
+    other = tmp_path / "other.cfg"
+    other.write_text(config.read_text(encoding="utf-8").replace("lookup = true", "lookup = false"))
+    assert RuleDetector(str(other)).version != RuleDetector(str(config)).version
+
+
+@pytest.mark.parametrize("name", ["offence_patterns.yaml", "victims.yaml", "counting.yaml"])
+def test_any_rule_file_counts(copied: tuple[Path, Path], name: str) -> None:
+    rules, config = copied
+    version = RuleDetector(str(config)).version
+    path = rules / name
+    path.write_text(path.read_text(encoding="utf-8") + "\n# reviewed\n", encoding="utf-8")
+    assert RuleDetector(str(config)).version != version
