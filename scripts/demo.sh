@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 out=${DEMO_OUT:-out/demo}
 mkdir -p "$out"
-export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$PWD/$out/mlflow.db}
+export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$(cd "$out" && pwd)/mlflow.db}
 cd_bin=.venv/bin
 force="$out/force"
 started=$SECONDS

@@ -133,6 +133,7 @@ def tiny_config(force: Path, base: Path, out: Path, **extra: object):
         "epochs": 6,
         "batch_size": 4,
         "learning_rate": 3e-3,
+        "head_learning_rate": 1e-2,
         "warmup_ratio": 0.0,
         "min_val_positives": 1,
         "output_dir": str(out),
@@ -301,7 +302,7 @@ def test_combine_keeps_rule_evidence_and_adds_model_only_disclosures(
     bundle = ModelBundle(tmp_path / "b")
     bundle.thresholds = dict.fromkeys(CATEGORIES, 0.5)
     stacker = Stacker()
-    stacker.coef_ = np.array([4.0, 0.0, 1.0, 0.0])
+    stacker.coef_ = np.array([4.0, 0.0, 1.0, 1.0, 0.0])
     stacker.intercept_, stacker.threshold_ = -2.0, 0.5
     bundle.stacker = stacker
     records, _ = make_records()

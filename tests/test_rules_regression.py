@@ -73,5 +73,9 @@ def test_regression_case(case: dict[str, Any], detector: RuleDetector) -> None:
             ), f"gold evidence {texts[entry][start:end]!r} not covered"
     for cue in case.get("cues", []):
         assert any(cue in (d.model_extra or {}).get("cues", []) for d in disclosures), f"cue {cue} missing"
+    if "victims" in case:
+        assert sorted(str(d.victim) for d in disclosures) == sorted(case["victims"])
     for cue in case.get("absent_cues", []):
-        assert not any(cue in (d.model_extra or {}).get("cues", []) for d in disclosures), f"cue {cue} present"
+        assert not any(cue in (d.model_extra or {}).get("cues", []) for d in disclosures), (
+            f"cue {cue} present"
+        )

@@ -357,10 +357,9 @@ def test_model_in_executors_gives_the_local_engines_bytes(spark: object, tmp_pat
             handle.write(json.dumps({"record_id": f"R-{i}", "entries": entries}) + "\n")
     crimes = tmp_path / "crimes.jsonl"
     crimes.write_text(json.dumps({"crime_id": "C1", "record_ids": ["R-2"], "category": "theft"}) + "\n")
-    local = run_scan(records, crimes, tmp_path / "local" / "flags.jsonl", model_uri=str(bundle), batch_size=5)
-    summary = engine.run_spark_scan(
-        records, crimes, tmp_path / "spark" / "flags.jsonl", model_uri=str(bundle), batch_size=5, spark=spark
-    )
+    same = {"model_uri": str(bundle), "rules_config": frozen_rules(tmp_path), "batch_size": 5}
+    local = run_scan(records, crimes, tmp_path / "local" / "flags.jsonl", **same)
+    summary = engine.run_spark_scan(records, crimes, tmp_path / "spark" / "flags.jsonl", spark=spark, **same)
     _same_files(tmp_path / "local", tmp_path / "spark", SIDE_FILES[:4])
     assert summary.versions["model"] == local.versions["model"] is not None
     assert summary.written == 12 and summary.spark.pipelines_built >= 1

@@ -36,7 +36,7 @@ from crimedetect.model.baseline import TfidfBaseline
 from crimedetect.model.bundle import ModelBundle
 from crimedetect.model.config import DataSource, load_config
 from crimedetect.model.data import LabelledRecord, load_labelled, record_labels
-from crimedetect.model.train import rule_detector, train
+from crimedetect.model.train import refit_stacker, rule_detector, train
 
 SYSTEMS = (
     "keyword regex",
@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="out/model/compare/results.json")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--mlflow", action="store_true", help="log each training run to MLflow")
+    parser.add_argument("--reuse", action="store_true", help="CV: reuse fold encoders, refit stackers")
     parser.add_argument("--int8", action="store_true", help="also score the dynamically quantised model")
     parser.add_argument("--bundle", help="score this trained bundle instead of training (eval mode)")
     args = parser.parse_args(argv)
@@ -163,10 +164,17 @@ def main(argv: list[str] | None = None) -> int:
             fold_cfg.output_dir = str(work / f"fold{k}" / "bundle")
             fold_cfg.run_name = f"{cfg.run_name}-cv{k}"
             t0 = time.time()
-            result = train(fold_cfg, log_to_mlflow=args.mlflow)
-            print(f"fold {k}: trained in {time.time() - t0:.0f}s, history {result.history}", file=sys.stderr)
-            bundle = ModelBundle(result.output_dir)
-            quantized = ModelBundle(result.output_dir, quantize=True) if args.int8 else None
+            if args.reuse and (Path(fold_cfg.output_dir) / "bundle.json").exists():
+                refit_stacker(fold_cfg.output_dir, fold_cfg)  # same encoder, stacker fitted again
+                output_dir = Path(fold_cfg.output_dir)
+            else:
+                result = train(fold_cfg, log_to_mlflow=args.mlflow)
+                output_dir = result.output_dir
+                print(
+                    f"fold {k}: trained in {time.time() - t0:.0f}s, history {result.history}", file=sys.stderr
+                )
+            bundle = ModelBundle(output_dir)
+            quantized = ModelBundle(output_dir, quantize=True) if args.int8 else None
             preds = score_systems(bundle, fit_tfidf(fold_cfg.data.train), held, rules, quantized)
             truth_all.append(np.asarray(record_labels(held)))
             for name, matrix in preds.items():

@@ -157,7 +157,12 @@ class ModelBundle:
             else self.meta.get("version", "local")
         )
         stacker = self.meta.get("stacker")
-        self.stacker: Stacker | None = Stacker.from_dict(stacker) if stacker else None
+        try:
+            self.stacker: Stacker | None = Stacker.from_dict(stacker) if stacker else None
+        except (KeyError, ValueError) as exc:
+            raise BundleError(
+                f"{meta_file}: stacker: {exc}; refit it (crimedetect.model.train.refit_stacker) or retrain"
+            ) from exc
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()

@@ -5,7 +5,8 @@ encoder was trained on) over four features per (record, category):
 
 - ``rule_score``: the rules' highest confidence for the category (0 when no rule fired);
 - ``rule_fired``: 1 when any rule disclosed the category;
-- ``model_logit``: the model's probability on the logit scale;
+- ``model_logit_fired`` / ``model_logit_silent``: the model's logit when a rule fired / when
+  none did (two weights, so the model can confirm rules less than it finds what they miss);
 - ``model_over_threshold``: 1 when the model's probability reaches its category threshold.
 
 Its decision threshold is chosen on out-of-fold stacker scores of the same validation
@@ -22,7 +23,13 @@ import numpy as np
 
 from crimedetect.contract import CATEGORIES, Disclosure
 
-FEATURES: tuple[str, ...] = ("rule_score", "rule_fired", "model_logit", "model_over_threshold")
+FEATURES: tuple[str, ...] = (
+    "rule_score",
+    "rule_fired",
+    "model_logit_fired",
+    "model_logit_silent",
+    "model_over_threshold",
+)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -50,11 +57,14 @@ def stack_features(
         scores = rule_scores(disclosures)
         for k, c in enumerate(CATEGORIES):
             p = float(model_probs[r, k])
+            fired = c in scores
+            logit = float(_logit(np.array([p]))[0])
             rows.append(
                 [
                     scores.get(c, 0.0),
-                    1.0 if c in scores else 0.0,
-                    float(_logit(np.array([p]))[0]),
+                    1.0 if fired else 0.0,
+                    logit if fired else 0.0,
+                    0.0 if fired else logit,
                     1.0 if p >= thresholds.get(c, 0.5) else 0.0,
                 ]
             )

@@ -409,11 +409,7 @@ def train(
             val_rules = rules.detect([it.record for it in val_items])
             metrics.update(_system_metrics("val_rules", val_truth, _rule_matrix(val_rules)))
         if cfg.stacker.enabled and val_rules is not None:
-            X = stack_features(val_rules, val_probs, thresholds)
-            try:
-                stacker = Stacker(C=cfg.stacker.C, random_state=cfg.seed).fit(X, val_truth.ravel())
-            except ValueError as exc:
-                log.warning("stacker not fitted: %s", exc)
+            stacker = fit_stacker(val_rules, val_probs, val_truth, thresholds, cfg)
         if stacker is not None:
             assert val_rules is not None
             pred = (
@@ -460,6 +456,49 @@ def train(
 
         mlflow.end_run()
     return result
+
+
+def fit_stacker(
+    val_rules: Sequence[Sequence[Disclosure]],
+    val_probs: np.ndarray,
+    val_truth: np.ndarray,
+    thresholds: dict[str, float],
+    cfg: TrainConfig,
+) -> Stacker | None:
+    """The rule/model stacker fitted on validation records (None if it cannot be fitted)."""
+    X = stack_features(val_rules, val_probs, thresholds)
+    try:
+        return Stacker(C=cfg.stacker.C, random_state=cfg.seed).fit(X, val_truth.ravel())
+    except ValueError as exc:
+        log.warning("stacker not fitted: %s", exc)
+        return None
+
+
+def refit_stacker(bundle_dir: str | Path, cfg: TrainConfig) -> Stacker | None:
+    """Fit a bundle's stacker again on the validation records of the config that trained it
+    (same seeded split), e.g. after the rules changed; rewrites ``bundle.json``."""
+    from crimedetect.model.bundle import ModelBundle
+
+    items, _ = _read_sources(cfg.data.train, None)
+    if cfg.data.validation:
+        val_items, _ = _read_sources(cfg.data.validation, None)
+    else:
+        _, val_items = split_validation(items, cfg.data.val_fraction, cfg.seed)
+    rules = rule_detector(cfg.data.weak_labels.rules_config)
+    if rules is None:
+        raise ValueError("refitting the stacker needs crimedetect.rules")
+    meta_file = Path(bundle_dir) / BUNDLE_FILE
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["stacker"] = None  # the old one may use other features
+    meta_file.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    bundle = ModelBundle(bundle_dir)
+    records = [it.record for it in val_items]
+    truth = np.asarray(record_labels(val_items), dtype=int).reshape(-1, len(CATEGORIES))
+    stacker = fit_stacker(rules.detect(records), bundle.predict_array(records), truth, bundle.thresholds, cfg)
+    meta["stacker"] = stacker.to_dict() if stacker is not None else None
+    meta["rules_version"] = rules.version
+    meta_file.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return stacker
 
 
 def _rule_matrix(disclosures: Sequence[Sequence[Disclosure]]) -> np.ndarray:

@@ -46,6 +46,19 @@ def _age_in_sentence(text: str, mention: Mention) -> int | None:
     return min(ages) if ages else None
 
 
+_PASSIVE_AUX = frozenset({"was", "were", "been", "being", "got", "get", "gets"})
+
+
+def _passive(gap: Any, words: Any) -> bool:
+    """'was punched', 'has been hit', 'was head-butted': the offence words are passive (a
+    participle after was/been), so the person named before them is who it was done to."""
+    if not any(t.lower_ in _PASSIVE_AUX for t in gap):
+        return False
+    first = words.text.split()[0].lower() if words.text.split() else ""
+    lemma = words[0].lemma_ if len(words) else first
+    return first.endswith(("ed", "en")) or (lemma != first and not first.endswith("ing"))
+
+
 def _quoted(text: str, mention: Mention) -> bool:
     """Whether the mention is inside quote marks (someone's own words)."""
     return sum(text[: mention.start].count(q) for q in ('"', "\u201c", "\u201d")) % 2 == 1 or (
@@ -227,6 +240,8 @@ class RecordReader:
                         continue
                     gap = doc[p["end"] : start]
                     if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
+                        if _passive(gap, doc[start : start + 3]):
+                            continue  # 'Kyle was head-butted': the one it was done to
                         doers.add(p["key"])
         return doers
 
