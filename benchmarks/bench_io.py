@@ -65,8 +65,13 @@ def main() -> None:
         pass
     elapsed = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"file: {size_mb:,.0f} MB, read {stats.read:,}, accepted {stats.accepted:,}, rejected {stats.rejected:,}")
-    print(f"records/s: {stats.read / elapsed:,.0f}   MB/s: {size_mb / elapsed:,.1f}   elapsed: {elapsed:.1f} s")
+    print(
+        f"file: {size_mb:,.0f} MB, read {stats.read:,}, "
+        f"accepted {stats.accepted:,}, rejected {stats.rejected:,}"
+    )
+    print(
+        f"records/s: {stats.read / elapsed:,.0f}   MB/s: {size_mb / elapsed:,.1f}   elapsed: {elapsed:.1f} s"
+    )
     print(f"peak memory (max RSS): {peak_mib:,.0f} MiB")
 
 

@@ -48,10 +48,18 @@ EXAMPLES = {
         "auditor": "A7",
         "audited_at": "2017-03-01T10:00:00Z",
         "crimes": [
-            {"category": "violence_without_injury", "victim": "Kelly MORRIS",
-             "evidence": "he slapped me across the face", "crime_id": "CR-17-004567"},
-            {"category": "stalking_harassment", "victim": "Kelly MORRIS",
-             "evidence": "has sent over 40 texts", "crime_id": None},
+            {
+                "category": "violence_without_injury",
+                "victim": "Kelly MORRIS",
+                "evidence": "he slapped me across the face",
+                "crime_id": "CR-17-004567",
+            },
+            {
+                "category": "stalking_harassment",
+                "victim": "Kelly MORRIS",
+                "evidence": "has sent over 40 texts",
+                "crime_id": None,
+            },
         ],
         "n100_required": False,
         "notes": "harassment disclosed in second entry, not recorded",
@@ -59,15 +67,24 @@ EXAMPLES = {
     Flag: {
         "record_id": "INC-20170104-0113",
         "disclosed": [
-            {"category": "stalking_harassment", "victim": "Kelly MORRIS", "score": 0.91,
-             "by": ["rules", "model"],
-             "evidence": [{"entry": 0, "start": 41, "end": 86, "text": "has sent over 40 texts"}],
-             "rule_ids": ["harassment.texts"]},
+            {
+                "category": "stalking_harassment",
+                "victim": "Kelly MORRIS",
+                "score": 0.91,
+                "by": ["rules", "model"],
+                "evidence": [{"entry": 0, "start": 41, "end": 86, "text": "has sent over 40 texts"}],
+                "rule_ids": ["harassment.texts"],
+            },
         ],
         "crime_ids": ["CR-17-004567"],
         "findings": [
-            {"type": "unrecorded", "category": "stalking_harassment", "count": 1, "score": 0.91,
-             "detail": "harassment disclosed at 21:13, no matching crime record"},
+            {
+                "type": "unrecorded",
+                "category": "stalking_harassment",
+                "count": 1,
+                "score": 0.91,
+                "detail": "harassment disclosed at 21:13, no matching crime record",
+            },
         ],
         "priority": 0.91,
     },
@@ -157,7 +174,9 @@ def test_twelve_categories() -> None:
 
 
 def test_defaults_are_plain_values_like_given_ones() -> None:
-    record = Record.model_validate({"record_id": "R", "entries": [{"at": "2017-01-04T21:13:00Z", "text": "x"}]})
+    record = Record.model_validate(
+        {"record_id": "R", "entries": [{"at": "2017-01-04T21:13:00Z", "text": "x"}]}
+    )
     crime = Crime.model_validate({"crime_id": "C", "category": "theft"})
     assert record.kind == "incident" and type(record.kind) is str
     assert crime.status == "recorded" and str(crime.status) == "recorded"

@@ -46,8 +46,14 @@ def test_unknown_code() -> None:
 def test_severity_ranks_every_category_once() -> None:
     ranks = sorted(severity_rank(c) for c in CATEGORIES)
     assert ranks == list(range(12))
-    assert severity_rank("rape") < severity_rank("violence_with_injury") < severity_rank("violence_without_injury")
-    assert severity_rank("robbery") < severity_rank("violence_with_injury")  # injury in a robbery is the robbery
+    assert (
+        severity_rank("rape")
+        < severity_rank("violence_with_injury")
+        < severity_rank("violence_without_injury")
+    )
+    assert severity_rank("robbery") < severity_rank(
+        "violence_with_injury"
+    )  # injury in a robbery is the robbery
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,9 @@ BAD_LINES = [
 
 
 @pytest.mark.parametrize("reason, field, bad", BAD_LINES, ids=[f"{r}-{f}" for r, f, _ in BAD_LINES])
-def test_each_bad_line_is_rejected_with_its_reason(tmp_path: Path, reason: str, field: str, bad: bytes) -> None:
+def test_each_bad_line_is_rejected_with_its_reason(
+    tmp_path: Path, reason: str, field: str, bad: bytes
+) -> None:
     path = tmp_path / "records.jsonl"
     path.write_bytes(GOOD.encode() + b"\n" + bad + b"\n" + json.dumps(_record("GOOD-2")).encode() + b"\n")
     stats = ReadStats(str(path))
@@ -110,8 +112,10 @@ def records() -> list[Record]:
                 f"R{i}",
                 kind="safeguarding" if i % 2 else "incident",
                 linked_record_ids=[f"R{i - 1}"] if i else [],
-                entries=[_entry(f"entry {i}, with \"quotes\", commas\nand a newline"),
-                         _entry("second", at="2017-01-05T10:00:00+01:00")],
+                entries=[
+                    _entry(f'entry {i}, with "quotes", commas\nand a newline'),
+                    _entry("second", at="2017-01-05T10:00:00+01:00"),
+                ],
                 extra_field=i,
             )
         )
@@ -131,7 +135,9 @@ def test_formats_give_the_same_records(tmp_path: Path, records: list[Record], su
 
 def test_csv_bad_nested_json_is_rejected_with_field(tmp_path: Path) -> None:
     path = tmp_path / "records.csv"
-    path.write_text('record_id,entries\nR1,"[{not json"\nR2,"[{""at"": ""2017-01-04T21:13:00Z"", ""text"": ""hi""}]"\n')
+    path.write_text(
+        'record_id,entries\nR1,"[{not json"\nR2,"[{""at"": ""2017-01-04T21:13:00Z"", ""text"": ""hi""}]"\n'
+    )
     stats = ReadStats(str(path))
     accepted = list(read_contract(path, stats=stats))
     assert [r.record_id for r in accepted] == ["R2"]

@@ -8,7 +8,7 @@ written back out unchanged. Times must carry a zone (``Z`` or ``+01:00``).
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -23,7 +23,7 @@ from pydantic import (
 CONTRACT_VERSION = 1
 
 
-class Category(str, Enum):
+class Category(StrEnum):
     """The 12 offence categories of the contract (HOCR groupings)."""
 
     violence_with_injury = "violence_with_injury"
@@ -50,21 +50,21 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
-class RecordKind(str, Enum):
+class RecordKind(StrEnum):
     incident = "incident"
     safeguarding = "safeguarding"
     modern_slavery = "modern_slavery"
     other = "other"
 
 
-class CrimeStatus(str, Enum):
+class CrimeStatus(StrEnum):
     recorded = "recorded"
     cancelled = "cancelled"
     transferred = "transferred"
     n100 = "n100"
 
 
-class FindingType(str, Enum):
+class FindingType(StrEnum):
     unrecorded = "unrecorded"
     misclassified = "misclassified"
     late = "late"

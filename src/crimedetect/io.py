@@ -119,9 +119,7 @@ def detect_format(path: str | Path) -> str:
     """``jsonl``, ``csv`` or ``parquet`` from the file's suffix (``.gz`` is not supported)."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise ContractFileError(
-            f"{path}: unknown file format {suffix!r}; use .jsonl, .csv or .parquet"
-        )
+        raise ContractFileError(f"{path}: unknown file format {suffix!r}; use .jsonl, .csv or .parquet")
     return FORMATS[suffix]
 
 
@@ -310,9 +308,7 @@ def _reason(error: dict[str, Any]) -> str:
     return "invalid_value"
 
 
-def rejection_from_error(
-    file: str, line: int, exc: ValidationError, raw: str
-) -> Rejection:
+def rejection_from_error(file: str, line: int, exc: ValidationError, raw: str) -> Rejection:
     """The first validation error of a line, as a rejection."""
     error = exc.errors()[0]
     field_name = _loc(error["loc"]) or "-"
@@ -364,7 +360,9 @@ def read_contract(
             continue
         key = str(getattr(obj, id_field))
         if key in seen:
-            reject(Rejection(name, line_no, id_field, "duplicate_id", f"{id_field} {key!r} seen earlier", raw))
+            reject(
+                Rejection(name, line_no, id_field, "duplicate_id", f"{id_field} {key!r} seen earlier", raw)
+            )
             continue
         seen.add(key)
         stats.accepted += 1
@@ -394,7 +392,9 @@ class ContractWriter:
     model's fields followed by any extra fields seen in the first row.
     """
 
-    def __init__(self, path: str | Path, kind: str | None = None, *, append: bool = False, batch_size: int = 1000) -> None:
+    def __init__(
+        self, path: str | Path, kind: str | None = None, *, append: bool = False, batch_size: int = 1000
+    ) -> None:
         self.path = Path(path)
         self.format = detect_format(self.path)
         self.kind = kind
@@ -447,9 +447,7 @@ class ContractWriter:
             return
         if self.format == "jsonl":
             assert self._handle is not None
-            self._handle.write(
-                "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in self._batch)
-            )
+            self._handle.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in self._batch))
             self._handle.flush()
         elif self.format == "csv":
             assert self._handle is not None
@@ -473,7 +471,12 @@ class ContractWriter:
             fields = KINDS[self.kind][0].model_fields if self.kind in KINDS else {}
             schema = pa.schema(
                 [
-                    (c, pa.string() if c in NESTED_FIELDS or c not in fields else _parquet_type(fields[c].annotation))
+                    (
+                        c,
+                        pa.string()
+                        if c in NESTED_FIELDS or c not in fields
+                        else _parquet_type(fields[c].annotation),
+                    )
                     for c in columns
                 ]
             )
@@ -509,7 +512,9 @@ class ContractWriter:
         self.close()
 
 
-def write_contract(path: str | Path, items: Iterable[ContractModel | dict[str, Any]], kind: str | None = None) -> int:
+def write_contract(
+    path: str | Path, items: Iterable[ContractModel | dict[str, Any]], kind: str | None = None
+) -> int:
     """Write all items to ``path``; returns how many were written."""
     with ContractWriter(path, kind) as writer:
         writer.write_all(items)
@@ -519,4 +524,3 @@ def write_contract(path: str | Path, items: Iterable[ContractModel | dict[str, A
 def load_all(path: str | Path, kind: str | None = None, **kwargs: Any) -> list[Any]:
     """Read a whole (small) contract file into a list; for tests and small lookups only."""
     return list(read_contract(path, kind, **kwargs))
-

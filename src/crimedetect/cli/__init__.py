@@ -10,7 +10,6 @@ from __future__ import annotations
 import typer
 
 from crimedetect import __version__
-from crimedetect.cli.common import EXIT_OK
 from crimedetect.cli import (  # noqa: E402  (one module per stage)
     audit,
     evaluate,
@@ -23,6 +22,7 @@ from crimedetect.cli import (  # noqa: E402  (one module per stage)
     train,
     validate,
 )
+from crimedetect.cli.common import EXIT_OK
 
 app = typer.Typer(
     name="crimedetect",

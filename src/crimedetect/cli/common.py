@@ -48,7 +48,9 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f}/s" if speed else "-/s", style="progress.data.speed")
 
 
-def track(items: Iterable[T], description: str, total: int | None = None, *, enabled: bool = True) -> Iterator[T]:
+def track(
+    items: Iterable[T], description: str, total: int | None = None, *, enabled: bool = True
+) -> Iterator[T]:
     """Yield items while drawing a progress bar with rate and ETA on stderr."""
     if not enabled:
         yield from items

@@ -41,8 +41,12 @@ def validate(
     console.print(stats_table(all_stats, title="Contract check"))
     for stats in all_stats:
         for rejection in stats.first_errors:
-            console.print(f"  [yellow]{rejection.file}:{rejection.line}[/yellow] {rejection.field}: "
-                          f"{rejection.reason}: {rejection.message}", markup=True, highlight=False)
+            console.print(
+                f"  [yellow]{rejection.file}:{rejection.line}[/yellow] {rejection.field}: "
+                f"{rejection.reason}: {rejection.message}",
+                markup=True,
+                highlight=False,
+            )
     if rejected:
         console.print(f"rejected lines written to {rejected}")
     total_rejected = sum(s.rejected for s in all_stats)
