@@ -91,6 +91,17 @@ def score_systems(
     return out
 
 
+def calibrate(bundle: ModelBundle, items: list[LabelledRecord], rules: object, cfg: object) -> None:
+    """Thresholds and stacker of ``bundle`` (in memory) fitted on ``items``."""
+    from crimedetect.model.train import fit_stacker
+
+    records = [it.record for it in items]
+    truth = np.asarray(record_labels(items), dtype=int)
+    probs = bundle.predict_array(records)
+    bundle.thresholds, _ = M.choose_thresholds(probs, truth, cfg.target_recall, cfg.min_val_positives)
+    bundle.stacker = fit_stacker(rules.detect(records), probs, truth, bundle.thresholds, cfg)
+
+
 def _table(truth: np.ndarray, preds: dict[str, np.ndarray]) -> tuple[list[str], dict]:
     results = {name: M.prf(truth, preds[name]) for name in SYSTEMS if name in preds}
     per_cat = {name: M.per_category(truth, preds[name]) for name in results}
@@ -122,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mlflow", action="store_true", help="log each training run to MLflow")
     parser.add_argument("--reuse", action="store_true", help="CV: reuse fold encoders, refit stackers")
     parser.add_argument("--int8", action="store_true", help="also score the dynamically quantised model")
-    parser.add_argument("--bundle", help="score this trained bundle instead of training (eval mode)")
+    parser.add_argument(
+        "--bundle",
+        help="score this trained bundle instead of training; with --folds, recalibrate its "
+        "thresholds and stacker on the other folds (the encoder must not have seen --cv-data)",
+    )
     args = parser.parse_args(argv)
     import logging
 
@@ -153,9 +168,21 @@ def main(argv: list[str] | None = None) -> int:
             DataSource(records=str(Path(f) / "records.jsonl"), audits=str(Path(f) / "audits.jsonl"))
             for f in args.extra_train
         ]
+        fixed = ModelBundle(args.bundle) if args.bundle else None
+        fixed_int8 = ModelBundle(args.bundle, quantize=True) if args.bundle and args.int8 else None
         for k in range(args.folds):
             train_items = [it for i, it in enumerate(items) if fold_of[i] != k]
             held = [it for i, it in enumerate(items) if fold_of[i] == k]
+            if fixed is not None:  # encoder trained without these records: calibrate on the other folds
+                sources = [_write(work / f"fold{k}" / "train", train_items, audits), *extra]
+                variants = [v for v in (fixed, fixed_int8) if v is not None]
+                for variant in variants:
+                    calibrate(variant, train_items, rules, cfg)
+                preds = score_systems(fixed, fit_tfidf(sources), held, rules, fixed_int8)
+                truth_all.append(np.asarray(record_labels(held)))
+                for name, matrix in preds.items():
+                    preds_all.setdefault(name, []).append(matrix)
+                continue
             source = _write(work / f"fold{k}" / "train", train_items, audits)
             fold_cfg = cfg.model_copy(deep=True)
             fold_cfg.data.train = [source, *extra]

@@ -201,6 +201,25 @@ def for_detection(record: Record, max_entry_chars: int) -> Record:
 _WORKER_DETECTOR: Detector | Pipeline | None = None
 
 
+def flag_record(
+    record: Record,
+    disclosures: list[Disclosure],
+    crimes: list[Crime],
+    settings: Any,
+    priority_model: Any,
+    versions: dict[str, str],
+) -> Flag:
+    """One flags line: reconcile, plus the record's data problems and the versions used.
+
+    Every engine (local, in-memory, Spark) builds its flags through this one function.
+    """
+    extras: dict[str, Any] = {"versions": versions}
+    problems = record_problems(record, settings.max_entry_chars)
+    if problems:
+        extras["problems"] = problems
+    return reconcile(record, disclosures, crimes, settings=settings, priority=priority_model, extras=extras)
+
+
 def _init_worker(detector: Detector | Pipeline, model_threads: int | None = None) -> None:
     """Pool initializer: keep this worker's detector (the rules, or the whole pipeline with
     ``model_in_workers``); its spaCy pipeline and model are built once, lazily, on the first
@@ -560,17 +579,8 @@ def run_scan(
                     rule_disclosures = rule_result.get() if pool is not None else rule_result
                     disclosures = pipeline.finish(prepared, rule_disclosures)
                 for record, found in zip(batch, disclosures, strict=True):
-                    problems = record_problems(record, settings.max_entry_chars)
-                    extras: dict[str, Any] = {"versions": versions}
-                    if problems:
-                        extras["problems"] = problems
-                    flag = reconcile(
-                        record,
-                        found,
-                        index.for_record(record),
-                        settings=settings,
-                        priority=priority_model,
-                        extras=extras,
+                    flag = flag_record(
+                        record, found, index.for_record(record), settings, priority_model, versions
                     )
                     flag_dict = flag.to_json_dict()
                     writer.write(flag_dict)
@@ -682,20 +692,7 @@ def scan_records(
     versions = {**detector_versions, "priority": priority_model.version, "reconcile": RECONCILE_VERSION}
     out = []
     for record, found in zip(records, disclosures, strict=True):
-        problems = record_problems(record, settings.max_entry_chars)
-        extras: dict[str, Any] = {"versions": versions}
-        if problems:
-            extras["problems"] = problems
-        out.append(
-            reconcile(
-                record,
-                found,
-                index.for_record(record),
-                settings=settings,
-                priority=priority_model,
-                extras=extras,
-            )
-        )
+        out.append(flag_record(record, found, index.for_record(record), settings, priority_model, versions))
     return out
 
 

@@ -25,7 +25,7 @@ The plan, one Spark job graph per scan::
   each record a superset of the crimes it may see (raised from the record, from the
   records it links to or from those linking to it), and the executor builds a small
   ``CrimeIndex`` from them, in crime-file order, and asks ``for_record`` exactly as the local
-  engine does. ``for_detection``, ``record_problems`` and ``reconcile`` then run unchanged,
+  engine does. ``for_detection`` and ``flag_record`` then run unchanged,
   and the side files (rejected lines, problems, summary CSV, worklist) are the local
   engine's, computed with its own helpers (``ScanSummary.add_flag``, ``write_top``).
 
@@ -451,8 +451,8 @@ def scan_partition(
     import pandas as pd
 
     from crimedetect.priority import load_priority_model
-    from crimedetect.reconcile import RECONCILE_VERSION, CrimeIndex, load_settings, reconcile
-    from crimedetect.scan import for_detection, record_problems
+    from crimedetect.reconcile import RECONCILE_VERSION, CrimeIndex, load_settings
+    from crimedetect.scan import flag_record, for_detection
 
     pipeline: Any = None
     settings: Any = None
@@ -488,17 +488,8 @@ def scan_partition(
                 index = CrimeIndex.build(Crime.model_validate(json.loads(line)) for line in lines if line)
                 for source in _strings(sources):
                     index.add_links(source, [record.record_id])
-                problems = record_problems(record, settings.max_entry_chars)
-                extras: dict[str, Any] = {"versions": versions}
-                if problems:
-                    extras["problems"] = problems
-                flag = reconcile(
-                    record,
-                    found,
-                    index.for_record(record),
-                    settings=settings,
-                    priority=priority_model,
-                    extras=extras,
+                flag = flag_record(
+                    record, found, index.for_record(record), settings, priority_model, versions
                 )
                 flags.append(json.dumps(flag.to_json_dict(), ensure_ascii=False))
                 priorities.append(float(flag.priority))

@@ -59,8 +59,11 @@ def _cache_root() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "crimedetect" / "models"
 
 
-def _resolve_models_uri(uri: str) -> tuple[str, str]:
-    """``models:/name@alias`` or ``models:/name/version`` -> (download uri, version label)."""
+def _resolve_models_uri(uri: str) -> tuple[str, str, str]:
+    """``models:/name@alias`` or ``models:/name/version`` -> (download uri, version label, run id).
+
+    The run id identifies the model's content: version numbers restart in a new store.
+    """
     import mlflow
 
     body = uri[len("models:/") :]
@@ -71,7 +74,7 @@ def _resolve_models_uri(uri: str) -> tuple[str, str]:
     else:
         name, _, version = body.partition("/")
         mv = client.get_model_version(name, version)
-    return f"models:/{name}/{mv.version}", f"{name}/{mv.version}"
+    return f"models:/{name}/{mv.version}", f"{name}/{mv.version}", f"{mv.run_id}|{mv.creation_timestamp}"
 
 
 def fetch_bundle_dir(uri: str) -> Path:
@@ -89,10 +92,12 @@ def fetch_bundle_dir(uri: str) -> Path:
 
     tracking = configure()
     try:
-        download_uri, label = _resolve_models_uri(uri) if uri.startswith("models:/") else (uri, uri)
+        download_uri, label, identity = (
+            _resolve_models_uri(uri) if uri.startswith("models:/") else (uri, uri, uri)
+        )
     except Exception as exc:  # MlflowException subclasses differ between versions
         raise BundleError(f"cannot resolve {uri} in tracking store {tracking}: {exc}") from exc
-    key = hashlib.sha256(f"{tracking}|{download_uri}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{tracking}|{download_uri}|{identity}".encode()).hexdigest()[:16]
     target = _cache_root() / key
     bundle_dir = _find_bundle(target)
     if bundle_dir is None:
