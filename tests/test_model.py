@@ -95,27 +95,9 @@ def force(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide random BERT with the pinned package's tokenizer."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    from crimedetect.model.base import resolve_base
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base().path, local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=len(CATEGORIES),
-        problem_type="multi_label_classification",
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+def tiny_base(tiny_bert: Path) -> Path:
+    """The shared tiny random BERT (``tests/conftest.py``)."""
+    return tiny_bert
 
 
 def tiny_config(force: Path, base: Path, out: Path, **extra: object):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crimedetect.contract import CATEGORIES, Audit, Record
+from crimedetect.contract import Audit, Record
 
 pytestmark = pytest.mark.slow
 
@@ -24,28 +24,12 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    from crimedetect.model.base import resolve_base
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory, tiny_bert: Path) -> Path:
     from crimedetect.model.config import TrainConfig
     from crimedetect.model.train import train
 
     root = tmp_path_factory.mktemp("scan-model")
-    base = root / "base"
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base().path, local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=len(CATEGORIES),
-        problem_type="multi_label_classification",
-    )
-    BertForSequenceClassification(config).save_pretrained(base)
-    tokenizer.save_pretrained(base)
+    base = tiny_bert
     records, audits = [], []
     for i in range(18):
         text, category = CASES[i % len(CASES)]

@@ -295,29 +295,13 @@ CASES = [
 ]
 
 
-def _tiny_bundle(root: Path) -> Path:
-    """A tiny randomly initialised BERT, trained one epoch on a few records: a real bundle."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    from crimedetect.contract import CATEGORIES, Audit
-    from crimedetect.model.base import resolve_base
+def _tiny_bundle(root: Path, base: Path) -> Path:
+    """The shared tiny random BERT, trained one epoch on a few records: a real bundle."""
+    from crimedetect.contract import Audit
     from crimedetect.model.config import TrainConfig
     from crimedetect.model.train import train
 
-    base = root / "base"
-    tokenizer = AutoTokenizer.from_pretrained(resolve_base().path, local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=len(CATEGORIES),
-        problem_type="multi_label_classification",
-    )
-    BertForSequenceClassification(config).save_pretrained(base)
-    tokenizer.save_pretrained(base)
+    root.mkdir(parents=True, exist_ok=True)
     records, audits = [], []
     for i in range(15):
         text, category = CASES[i % len(CASES)]
@@ -348,8 +332,10 @@ def _tiny_bundle(root: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_model_in_executors_gives_the_local_engines_bytes(spark: object, tmp_path: Path) -> None:
-    bundle = _tiny_bundle(tmp_path / "model")
+def test_model_in_executors_gives_the_local_engines_bytes(
+    spark: object, tmp_path: Path, tiny_bert: Path
+) -> None:
+    bundle = _tiny_bundle(tmp_path / "model", tiny_bert)
     records = tmp_path / "records.jsonl"
     with records.open("w") as handle:
         for i in range(12):
