@@ -14,11 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from pydantic import ValidationError
 
 from crimedetect.contract import KINDS, ContractModel
+
+T = TypeVar("T")
 
 #: Lines longer than this (bytes) are rejected unread; ``--max-line-bytes`` changes it.
 DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -367,6 +369,18 @@ def read_contract(
         seen.add(key)
         stats.accepted += 1
         yield obj
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to ``size`` items from a stream (``itertools.batched`` before Python 3.12)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # --------------------------------------------------------------------------- writers

@@ -40,6 +40,7 @@ from crimedetect.io import (
     ContractWriter,
     ReadStats,
     RejectedLines,
+    batched,
     read_contract,
 )
 from crimedetect.reconcile import RECONCILE_VERSION, CrimeIndex, load_settings, reconcile
@@ -398,17 +399,6 @@ def write_top(path: Path, ranked: Iterable[_Ranked]) -> int:
 # --------------------------------------------------------------------------- scan
 
 
-def _batches(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def run_scan(
     records_path: str | Path,
     crimes_path: str | Path | None,
@@ -591,7 +581,7 @@ def run_scan(
             stream: Iterable[Record] = accepted()
             if stop_after is not None:
                 stream = islice(stream, stop_after)
-            for batch in _batches(stream, batch_size):
+            for batch in batched(stream, batch_size):
                 prepared = [for_detection(r, settings.max_entry_chars) for r in batch]
                 if pool is not None:
                     pending.append((batch, prepared, pool.apply_async(_worker_detect, (prepared,))))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -21,7 +21,7 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crimedetect.contract import CATEGORIES, Crime, FindingType, Flag, Record, RecordKind
-from crimedetect.io import ReadStats, RejectedLines, read_contract
+from crimedetect.io import ReadStats, RejectedLines, batched, read_contract
 from crimedetect.review.auth import CurrentUser
 from crimedetect.review.db import (
     CrimeLink,
@@ -73,17 +73,6 @@ def facets_for(findings: Sequence[dict[str, Any]]) -> list[str]:
     for f in findings:
         facets += [f"c:{f['category']}", f"t:{f['type']}", f"ct:{f['category']}:{f['type']}"]
     return list(dict.fromkeys(facets))
-
-
-def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 @dataclass
@@ -306,7 +295,7 @@ class ReviewStore:
 
     def _import_records(self, items: Iterable[Record]) -> ImportCounts:
         counts = ImportCounts("records")
-        for batch in _batches(items, BATCH_SIZE):
+        for batch in batched(items, BATCH_SIZE):
             rows = []
             for record in batch:
                 body = record.model_dump_json()
@@ -345,7 +334,7 @@ class ReviewStore:
 
     def _import_crimes(self, items: Iterable[Crime]) -> ImportCounts:
         counts = ImportCounts("crimes")
-        for batch in _batches(items, BATCH_SIZE):
+        for batch in batched(items, BATCH_SIZE):
             rows, links = [], []
             for crime in batch:
                 body = crime.model_dump_json()
@@ -373,7 +362,7 @@ class ReviewStore:
 
     def _import_flags(self, items: Iterable[Flag]) -> ImportCounts:
         counts = ImportCounts("flags")
-        for batch in _batches(items, BATCH_SIZE):
+        for batch in batched(items, BATCH_SIZE):
             rows = []
             facets_of: dict[str, list[str]] = {}
             for flag in batch:
