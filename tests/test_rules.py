@@ -21,7 +21,7 @@ from crimedetect.detect import Detector
 from crimedetect.rules import RuleDetector, keyword_baseline
 from crimedetect.rules.counting import fold
 from crimedetect.rules.language import compile_pattern, make_police_tokenizer
-from crimedetect.rules.matching import PhraseSet
+from crimedetect.rules.matching import PhraseSet, TypoIndex, within_one
 from crimedetect.rules.pipeline import build_pipeline, get_pipeline
 from crimedetect.rules.quality import evaluate, part
 from crimedetect.rules.schema import (
@@ -197,6 +197,64 @@ def test_phrase_matcher_finds_what_spacy_matcher_finds(nlp: spacy.language.Langu
                     taken.append((start, end))
             expected |= {(rule_id, s, e) for s, e in taken}
         assert set(ours(doc)) == expected, text
+
+
+# ------------------------------------------------------------------ typo tolerance
+@pytest.mark.parametrize(
+    ("a", "b", "close"),
+    [
+        ("samshed", "smashed", True),  # transposition
+        ("swolleen", "swollen", True),  # insertion
+        ("punchd", "punched", True),  # deletion
+        ("kocked", "kicked", True),  # substitution
+        ("snashex", "smashed", False),  # two edits
+        ("kicked", "kicked", True),
+    ],
+)
+def test_within_one_is_damerau_levenshtein_one(a: str, b: str, close: bool) -> None:
+    assert within_one(a, b) is close
+    assert within_one(b, a) is close
+
+
+def test_typo_index_corrects_only_unambiguous_long_words() -> None:
+    index = TypoIndex({"smashed": "smash", "stabbed": "stab", "stabber": "stabber"}, min_length=6)
+    assert index.correct("samshed") == "smashed"
+    assert index.correct("stabbex") is None  # one edit from two indexed words
+    assert index.correct("smshd") is None  # two edits
+    assert index.correct("stab") is None  # shorter than min_length - 1
+
+
+def _typo_pipeline(tmp_path: Path, enabled: bool) -> spacy.language.Language:
+    rules = _copy_rules(tmp_path / str(enabled))
+    path = rules / "offence_patterns.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["typos"] = {"enabled": enabled, "min_length": 6}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    overrides = {
+        f"components.{c}.rules_dir": str(rules)
+        for c in ("crimedetect_offences", "crimedetect_context", "crimedetect_victims")
+    }
+    return build_pipeline(None, overrides)
+
+
+def test_typo_setting_in_rule_file_switches_tolerance(tmp_path: Path) -> None:
+    text = "Youths samshed the windows of his house. Mr SAMSHED was not home."
+    on = _typo_pipeline(tmp_path, True)(text)
+    off = _typo_pipeline(tmp_path, False)(text)
+    assert [s.text for s in on.spans["offences"]] == ["samshed the windows"]
+    assert [s.text for s in off.spans["offences"]] == []
+    # the correction is for matching only: the document keeps what was written
+    assert [t.lemma_ for t in on if t.text == "samshed"] == ["samshed"]
+
+
+def test_typo_setting_is_validated(tmp_path: Path) -> None:
+    rules = _copy_rules(tmp_path)
+    path = rules / "offence_patterns.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["typos"] = {"enabled": True, "min_length": 1}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(RuleFileError, match="min_length"):
+        load_rules_dir(str(rules))
 
 
 def test_phrase_must_start_with_a_word(nlp: spacy.language.Language) -> None:

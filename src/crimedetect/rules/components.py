@@ -66,6 +66,8 @@ class OffenceMatcher:
             _add(self.matcher, rule.id, rule.patterns, "offence_patterns.yaml")
         for cue in offences.cues:
             _add(self.matcher, cue.id, cue.patterns, "offence_patterns.yaml")
+        if offences.typos.enabled:
+            self.matcher.enable_typos(offences.typos.min_length)
 
     def __call__(self, doc: Doc) -> Doc:
         offences: list[Span] = []

@@ -136,12 +136,24 @@ class CueRule(_Strict):
         return value
 
 
+class TypoTolerance(_Strict):
+    """``typos`` in ``offence_patterns.yaml``: match a misspelt word to a pattern word.
+
+    A lower-case alphabetic token that is neither a pattern word nor a known English word
+    matches the one pattern word (or inflection) of at least ``min_length`` letters within
+    Damerau-Levenshtein distance 1 ('samshed' -> 'smashed'). Names in capitals never fuzz."""
+
+    enabled: bool = False
+    min_length: int = Field(default=6, ge=4, le=20)
+
+
 class OffencePatterns(_Strict):
     """``offence_patterns.yaml``."""
 
     version: str
     rules: list[OffenceRule]
     cues: list[CueRule] = Field(default_factory=list)
+    typos: TypoTolerance = Field(default_factory=TypoTolerance)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OffencePatterns:
