@@ -279,6 +279,22 @@ class KeywordBaselineDetector:
         return out
 
 
+def choose_model_uri(model_uri: str | None, rules_only: bool, notes: list[str]) -> str | None:
+    """The model a scan uses: ``--model``, else the registered champion, else none (rules
+    only). The choice is appended to ``notes`` for the summary."""
+    if rules_only:
+        notes.append("rules only (--rules-only)")
+        return None
+    if model_uri is not None:
+        return model_uri
+    from crimedetect.model import champion_uri
+
+    uri = champion_uri()
+    if uri is None:
+        notes.append("rules only: no champion model is registered in the tracking store")
+    return uri
+
+
 def build_pipeline(
     *,
     rules_config: str | None = None,
@@ -294,20 +310,9 @@ def build_pipeline(
 
     notes = notes if notes is not None else []
     rules = RuleDetector(rules_config)
-    if rules_only:
-        notes.append("rules only (--rules-only)")
-        return Pipeline(rules)
-    uri = model_uri
+    uri = choose_model_uri(model_uri, rules_only, notes)
     if uri is None:
-        try:
-            from crimedetect.model import champion_uri
-
-            uri = champion_uri()
-        except ImportError:  # the model stage is not installed
-            uri = None
-        if uri is None:
-            notes.append("rules only: no champion model is registered in the tracking store")
-            return Pipeline(rules)
+        return Pipeline(rules)
     from crimedetect.model import load_bundle
 
     bundle = load_bundle(uri, quantize=quantize)

@@ -259,20 +259,11 @@ def resolve_model(model_uri: str | None, rules_only: bool, notes: list[str]) -> 
     it (``--model``, else the registered champion, else rules only). An MLflow URI is fetched
     here to a local bundle folder whose version is pinned (an alias moved mid-scan cannot give
     executors different models)."""
-    if rules_only:
-        notes.append("rules only (--rules-only)")
-        return None
-    uri = model_uri
-    if uri is None:
-        try:
-            from crimedetect.model import champion_uri
+    from crimedetect.scan import choose_model_uri
 
-            uri = champion_uri()
-        except ImportError:  # the model stage is not installed
-            uri = None
-        if uri is None:
-            notes.append("rules only: no champion model is registered in the tracking store")
-            return None
+    uri = choose_model_uri(model_uri, rules_only, notes)
+    if uri is None:
+        return None
     from crimedetect.model.bundle import fetch_bundle_dir
 
     folder = fetch_bundle_dir(uri)
