@@ -386,11 +386,11 @@ def test_cli_evaluate_exits_1_on_rejected_lines(example: dict, tmp_path: Path, m
     assert rejected[0]["line"] == 5 and rejected[0]["field"] == "priority"
 
 
-def test_truth_agrees_with_reconcile_truth_findings(dev_dir: Path) -> None:
-    """The scan stage measures itself with reconcile.truth_findings: both truths must agree."""
-    reconcile = pytest.importorskip("crimedetect.reconcile")
-    if not hasattr(reconcile, "truth_findings"):
-        pytest.skip("reconcile.truth_findings is gone (delegates here?)")
+def test_reconcile_truth_findings_rekeys_audit_truth_without_changing_counts(dev_dir: Path) -> None:
+    """The scan stage measures itself with reconcile.truth_findings, a re-keying of
+    audit_truth per record: it must give the same counts as the evaluation's truths."""
+    from crimedetect import reconcile
+
     crimes = list(read_contract(dev_dir / "crimes.jsonl"))
     records = {r.record_id: r for r in read_contract(dev_dir / "records.jsonl")}
     audits = list(read_contract(dev_dir / "audits.jsonl"))
