@@ -87,14 +87,16 @@ def base_bundle(folder: Path, max_length: int) -> Path:
 
 
 def bench_inference(
-    bundle_dir: str, records: list[Record], quantize: bool, batch_size: int, repeat: int
+    bundle_dir: str, records: list[Record], quantize: bool, batch_size: int, repeat: int, gate: bool = False
 ) -> dict:
     from crimedetect.model.bundle import ModelBundle, load_bundle
+    from crimedetect.model.gate import EntryGate
 
+    entry_gate = EntryGate() if gate else None
     bundle = (
-        load_bundle(bundle_dir, quantize=quantize)
+        load_bundle(bundle_dir, quantize=quantize, gate=entry_gate)
         if bundle_dir.startswith("models:/")
-        else ModelBundle(bundle_dir, quantize=quantize, batch_size=batch_size)
+        else ModelBundle(bundle_dir, quantize=quantize, batch_size=batch_size, gate=entry_gate)
     )
     bundle.predict(records[:8])  # load and warm up
     best = float("inf")
@@ -106,6 +108,8 @@ def bench_inference(
     return {
         "measure": "inference",
         "quantize": quantize,
+        "gate": entry_gate.version if entry_gate else None,
+        "entries_read": sum(entry_gate.select(records)) if entry_gate else entries,
         "records": len(records),
         "entries": entries,
         "records_per_s": round(len(records) / best, 1),
@@ -163,6 +167,10 @@ def main() -> None:
     parser.add_argument("--quantize", action="store_true", help="also measure dynamic int8 quantisation")
     parser.add_argument("--train-examples", type=int, default=0, help="also time one training epoch")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--gate", action="store_true", help="also measure with the entry gate (crimedetect.model.gate)"
+    )
+    parser.add_argument("--no-fp32", action="store_true", help="skip the fp32 measurement")
     args = parser.parse_args()
 
     import torch
@@ -184,9 +192,13 @@ def main() -> None:
         bundle_dir = args.model or str(base_bundle(Path(tmp) / "bundle", args.max_length))
         if args.train_examples:
             print(json.dumps(bench_training(bundle_dir, records, args.train_examples, 16)))
-        print(json.dumps(bench_inference(bundle_dir, records, False, args.batch_size, args.repeat)))
-        if args.quantize:
-            print(json.dumps(bench_inference(bundle_dir, records, True, args.batch_size, args.repeat)))
+        for quantize in ([] if args.no_fp32 else [False]) + ([True] if args.quantize else []):
+            for gate in [False, True] if args.gate else [False]:
+                print(
+                    json.dumps(
+                        bench_inference(bundle_dir, records, quantize, args.batch_size, args.repeat, gate)
+                    )
+                )
     print(json.dumps({"peak_rss_mib": round(peak_rss_mib(), 1), "load_after": load_avg()}))
 
 

@@ -79,10 +79,15 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=1, help="time the run this many times; report the best")
+    parser.add_argument(
+        "--rules-config",
+        default=None,
+        help="a rules config file (default: the packaged rules); fixes the rules between runs",
+    )
     args = parser.parse_args()
     records = make_records(args.records, args.words)
     n_words = sum(len(e.text.split()) for r in records for e in r.entries)
-    detector = RuleDetector(n_process=args.processes, batch_size=args.batch_size)
+    detector = RuleDetector(args.rules_config, n_process=args.processes, batch_size=args.batch_size)
     t0 = time.perf_counter()
     detector.detect(records[:50])  # build the pipeline (not timed)
     build = time.perf_counter() - t0

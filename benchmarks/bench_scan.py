@@ -53,6 +53,8 @@ def one_run(
     quantize: bool = False,
     rules_config: str | None = None,
     model_in_workers: bool = False,
+    model_gate: bool = True,
+    model_threads: int = 1,
 ) -> dict:
     """Run one scan in this process and report its numbers (called in a child process)."""
     from crimedetect.scan import run_scan
@@ -69,6 +71,8 @@ def one_run(
         quantize=quantize,
         rules_config=rules_config,
         model_in_workers=model_in_workers,
+        model_gate=model_gate,
+        model_threads=model_threads,
     )
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -97,6 +101,13 @@ def main() -> None:
     parser.add_argument("--quantize", action="store_true", help="int8 model weights")
     parser.add_argument("--model-in-workers", action="store_true", help="run the model in the workers too")
     parser.add_argument(
+        "--model-gate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the encoder reads only the entries the entry gate opens (the scan's default)",
+    )
+    parser.add_argument("--model-threads", type=int, default=1, help="torch threads for the model")
+    parser.add_argument(
         "--rules-config", default=None, help="a rules config (e.g. a frozen copy of the rules)"
     )
     parser.add_argument("--seed", type=int, default=11)
@@ -118,6 +129,8 @@ def main() -> None:
             args.quantize,
             args.rules_config,
             args.model_in_workers,
+            args.model_gate,
+            args.model_threads,
         )
         print(json.dumps(row))
         return
@@ -142,6 +155,9 @@ def main() -> None:
                 str(args.batch_size),
                 *(["--quantize"] if args.quantize else []),
                 *(["--model-in-workers"] if args.model_in_workers else []),
+                "--model-gate" if args.model_gate else "--no-model-gate",
+                "--model-threads",
+                str(args.model_threads),
                 *(["--rules-config", args.rules_config] if args.rules_config else []),
                 "--child",
                 str(records),
@@ -166,6 +182,8 @@ def main() -> None:
             f"model {model}"
             + (" int8" if args.quantize else "")
             + (" in workers" if args.model_in_workers else "")
+            + (" gated" if args.model_gate else " every entry")
+            + f" {args.model_threads} thread(s)"
         )
     print(f"\nscan benchmark: {args.records} synthetic records, {mode}, {os.cpu_count()} CPUs")
     print(

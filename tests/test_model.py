@@ -364,3 +364,51 @@ def test_freeze_lower_layers_leaves_top_and_head_trainable(tiny_base: Path) -> N
     assert not any(name.startswith(("bert.embeddings", "bert.encoder.layer.0.")) for name in trainable)
     assert any(name.startswith("bert.encoder.layer.1.") for name in trainable)
     assert {"classifier.weight", "classifier.bias"} <= trainable
+
+
+def test_named_stacker_features_read_rules_cues_and_model_margin() -> None:
+    from crimedetect.model.ensemble import stack_features
+
+    rules = [
+        [
+            Disclosure(category="rape", score=0.8, by=["rules"], rule_ids=["a"], cues=["victim_denies"]),
+            Disclosure(category="rape", score=0.9, by=["rules"], rule_ids=["a", "b"], cues=[]),
+        ]
+    ]
+    probs = np.full((1, len(CATEGORIES)), 0.5)
+    probs[0, CATEGORIES.index("theft")] = 0.9
+    thresholds = dict.fromkeys(CATEGORIES, 0.5)
+    names = ["rule_score", "rule_fired:rape", "cue:victim_denies", "rule_mentions", "rule_ids"]
+    names.append("model_margin_silent")
+    X = stack_features(rules, probs, thresholds, names)
+    assert X.shape == (len(CATEGORIES), len(names))
+    rape, theft = X[CATEGORIES.index("rape")], X[CATEGORIES.index("theft")]
+    assert rape.tolist()[:5] == pytest.approx([0.9, 1.0, 1.0, np.log(3), np.log(3)])
+    assert rape[5] == 0.0  # a rule fired: the silent margin stays 0
+    assert theft.tolist()[:5] == [0.0] * 5
+    assert theft[5] == pytest.approx(np.log(9))  # logit(0.9) - logit(0.5)
+    expanded = stack_features(rules, probs, thresholds, ["rule_fired:*"])
+    assert expanded.shape == (len(CATEGORIES), len(CATEGORIES))
+    assert expanded.sum() == 1.0 and expanded[CATEGORIES.index("rape"), CATEGORIES.index("rape")] == 1.0
+
+
+def test_stacker_round_trips_its_features_and_loads_legacy_bundles() -> None:
+    from crimedetect.model.ensemble import LEGACY_FEATURES, Stacker
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(int)
+    names = ["rule_score", "rule_fired:theft", "cue:historic"]
+    stacker = Stacker(features=names, class_weight="balanced").fit(X, y)
+    again = Stacker.from_dict(json.loads(json.dumps(stacker.to_dict())))
+    assert again.features == names and again.class_weight == "balanced"
+    assert again.predict_proba(X) == pytest.approx(stacker.predict_proba(X))
+    assert stacker.coef_[0] > 0  # it learned the informative column
+    legacy = {"features": list(LEGACY_FEATURES), "coef": [1.0] * 5, "intercept": 0.0, "threshold": 0.5}
+    assert Stacker.from_dict(legacy).features == list(LEGACY_FEATURES)  # a bundle.json written before
+    with pytest.raises(ValueError, match="unknown stacker feature"):
+        Stacker.from_dict({**legacy, "features": ["rule_score", "nope"]})
+    with pytest.raises(ValueError, match="coefficients"):
+        Stacker.from_dict({**legacy, "coef": [1.0] * 4})
+    with pytest.raises(ValueError, match="feature columns"):
+        Stacker(features=names).fit(X[:, :2], y)

@@ -108,6 +108,17 @@ def test_bad_category_is_named_with_file_rule_and_field(tmp_path: Path) -> None:
     assert "offence_patterns.yaml" in message and data["rules"][1]["id"] in message and "category" in message
 
 
+def test_special_slot_inside_alternatives_is_rejected(tmp_path: Path) -> None:
+    """'her|him|<name>' would silently match the literal word '<name>': the file is refused."""
+    rules = _copy_rules(tmp_path)
+    path = rules / "offence_patterns.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"][0]["patterns"] = ["punch|kick her|him|<name>"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(RuleFileError, match="special slot"):
+        load_rule_file(path)
+
+
 def test_undeclared_qualifier_is_rejected(tmp_path: Path) -> None:
     rules = _copy_rules(tmp_path)
     path = rules / "context_rules.yaml"
@@ -128,6 +139,10 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
 def test_counting_settings_reject_unknown_category() -> None:
     with pytest.raises(ValueError, match="unknown category"):
         CountingSettings(version="1", subsumed_by={"theft": ["shoplifting"]})
+    with pytest.raises(ValueError, match="unknown category"):
+        CountingSettings.model_validate(
+            {"version": "1", "sentence_subsumed_by": {"theft": [{"category": "ccb"}]}}
+        )
 
 
 # ------------------------------------------------------------------ config vs code
@@ -291,6 +306,29 @@ def test_disclosures_carry_evidence_and_trace(detector: RuleDetector) -> None:
     assert {"injury", "victim_declines"} <= set(extra["cues"])
     for evidence in disclosure.evidence:
         assert record.entries[evidence.entry].text[evidence.start : evidence.end] == evidence.text
+
+
+@pytest.mark.parametrize(
+    ("first", "expected_entry"),
+    [
+        (
+            "Warrant at 4 Mill Lane. Two males in the loft. Treated as potential victims of modern slavery.",
+            1,
+        ),
+        ("Warrant at 4 Mill Lane. Male says the boss took his passport and he is not allowed to leave.", 0),
+    ],
+)
+def test_suspicion_does_not_start_the_clock(detector: RuleDetector, first: str, expected_entry: int) -> None:
+    record = _record(
+        "T-MS",
+        first,
+        "Interview with interpreter. Artur NOWAK says the boss has his passport, takes his wages "
+        "and he is not allowed to leave the house.",
+    )
+    (found,) = detector.detect([record])
+    slavery = [d for d in found if d.category == "modern_slavery"]
+    assert slavery, found
+    assert (slavery[0].model_extra or {})["first_entry"] == expected_entry
 
 
 def test_results_keep_input_order_and_empty_records(detector: RuleDetector) -> None:

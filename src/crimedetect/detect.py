@@ -52,10 +52,15 @@ class Pipeline:
 
     @property
     def model_version(self) -> str | None:
-        """The bundle's version, marked ``+int8`` when it runs quantised (its scores differ)."""
+        """The bundle's version plus its ``run_settings`` (``+int8pc`` when it runs quantised,
+        ``+gate-...`` when an entry gate chooses what the encoder reads: scores differ); a
+        bundle without them is marked ``+int8`` when quantised."""
         if self.bundle is None:
             return None
-        return str(self.bundle.version) + ("+int8" if getattr(self.bundle, "quantize", False) else "")
+        settings = getattr(self.bundle, "run_settings", None)
+        if settings is None:
+            settings = "+int8" if getattr(self.bundle, "quantize", False) else ""
+        return str(self.bundle.version) + settings
 
     @property
     def versions(self) -> dict[str, str | None]:

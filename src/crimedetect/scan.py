@@ -302,10 +302,14 @@ def build_pipeline(
     rules_only: bool = False,
     notes: list[str] | None = None,
     quantize: bool = False,
+    model_gate: bool | str = True,
 ) -> Pipeline:
     """The detection pipeline: rules, plus the model at ``model_uri`` or the registered
     champion (when there is one and ``rules_only`` is off); ``quantize`` runs the model with
-    dynamic int8 weights (CPU, about 2.5x faster; its version is marked ``+int8``)."""
+    dynamic int8 weights (CPU, about 2.5x faster; its version is marked ``+int8pc``);
+    ``model_gate`` (True, the default, or a gate file) lets the encoder read only the entries
+    the entry gate opens (:mod:`crimedetect.model.gate`; version marked ``+gate-...``);
+    False reads every entry."""
     from crimedetect.rules import RuleDetector
 
     notes = notes if notes is not None else []
@@ -314,9 +318,16 @@ def build_pipeline(
     if uri is None:
         return Pipeline(rules)
     from crimedetect.model import load_bundle
+    from crimedetect.model.gate import EntryGate
 
-    bundle = load_bundle(uri, quantize=quantize)
-    notes.append(f"model {bundle.version}{' (int8)' if quantize else ''} from {uri}")
+    gate = None
+    if model_gate:
+        gate = EntryGate(None if model_gate is True else str(model_gate), rules_config)
+    bundle = load_bundle(uri, quantize=quantize, gate=gate)
+    notes.append(
+        f"model {bundle.version}{' (int8)' if quantize else ''}"
+        f"{f', entry gate {gate.version}' if gate is not None else ''} from {uri}"
+    )
     return Pipeline(rules, bundle)
 
 
@@ -430,6 +441,7 @@ def run_scan(
     model_threads: int | None = 1,
     model_in_workers: bool = False,
     link_back: bool = True,
+    model_gate: bool | str = True,
 ) -> ScanSummary:
     """Scan ``records_path`` against ``crimes_path`` and write flags to ``out``.
 
@@ -441,6 +453,8 @@ def run_scan(
     the rules, is the bottleneck; the flags are the same. Links are symmetric: a record sees
     the crimes of the records it links to and of those linking to it (``link_back``, read in
     a first pass over the records; ``link_back=False`` keeps only its own links).
+    ``model_gate`` (True or a gate file) runs the encoder only on the entries the entry gate
+    opens (see :func:`build_pipeline`).
     Returns the summary; the side files are written beside ``out`` unless paths are given.
     """
     records_path, out = Path(records_path), Path(out)
@@ -456,6 +470,7 @@ def run_scan(
             rules_only=rules_only,
             notes=notes,
             quantize=quantize,
+            model_gate=model_gate,
         )
     if pipeline.bundle is not None and model_threads:
         import torch

@@ -67,6 +67,12 @@ def scan(
     model_in_workers: bool = typer.Option(
         False, "--model-in-workers", help="Run the model in the --workers processes too (one copy each)."
     ),
+    model_gate: bool = typer.Option(
+        True,
+        "--model-gate/--no-model-gate",
+        help="The model reads only entries where the offence rules or keywords find something "
+        "(resources/model_gate.yaml); --no-model-gate: every entry (slower).",
+    ),
     engine: str = typer.Option("local", "--engine", help="local (streaming, one machine) or spark."),
     master: str | None = typer.Option(None, "--master", help="Spark master URL (with --engine spark)."),
 ) -> None:
@@ -99,12 +105,13 @@ def scan(
         "quantize": quantize,
         "model_threads": model_threads or None,
         "model_in_workers": model_in_workers,
+        "model_gate": model_gate,
     }
     if engine == "spark":
         from crimedetect.engines.spark import SparkEngineError, run_spark_scan
 
-        if quantize:
-            console.print("[red]error:[/red] --quantize is for the local engine")
+        if quantize or not model_gate:
+            console.print("[red]error:[/red] --quantize and --no-model-gate are for the local engine")
             raise typer.Exit(EXIT_USAGE)
         runner, errors, extra = run_spark_scan, (*errors, SparkEngineError), {"master": master}
     try:

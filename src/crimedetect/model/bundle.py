@@ -27,6 +27,7 @@ import numpy as np
 
 from crimedetect.contract import CATEGORIES, Disclosure, Evidence, Record
 from crimedetect.model.ensemble import Stacker, rule_scores, stack_features
+from crimedetect.model.gate import EntryGate
 from crimedetect.tracking import MODEL_NAME
 
 BUNDLE_FILE = "bundle.json"
@@ -137,6 +138,7 @@ class ModelBundle:
         quantize: bool = False,
         batch_size: int | None = None,
         device: str = "auto",
+        gate: EntryGate | None = None,
     ) -> None:
         self.path = Path(path)
         meta_file = self.path / BUNDLE_FILE
@@ -155,6 +157,8 @@ class ModelBundle:
         self.batch_size = int(batch_size or self.meta.get("batch_size", 32))
         self.quantize = quantize
         self.device = device
+        #: which entries the encoder reads (None: all); see :mod:`crimedetect.model.gate`
+        self.gate = gate
         source = self.path / ".source"
         self._version = version or (
             source.read_text(encoding="utf-8").strip()
@@ -176,6 +180,19 @@ class ModelBundle:
     def version(self) -> str:
         """Registry version (``name/3``) when loaded from MLflow, else the run's version label."""
         return str(self._version)
+
+    @property
+    def run_settings(self) -> str:
+        """How this bundle runs, where it changes scores: ``+int8pc`` (quantised weights) and
+        ``+gate-...`` (an entry gate); appended to the model version in flags."""
+        return (INT8 if self.quantize else "") + (f"+{self.gate.version}" if self.gate is not None else "")
+
+    def gated(self, gate: EntryGate | None) -> ModelBundle:
+        """This bundle with another entry gate (None: read every entry); shares its encoder."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.gate = gate
+        return other
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -205,15 +222,27 @@ class ModelBundle:
         return self._model, self._tokenizer
 
     def entry_probs(self, records: Sequence[Record]) -> tuple[np.ndarray, list[tuple[int, int]], Any]:
-        """Probabilities per entry (rows in record, entry order), entry index and best windows."""
+        """Probabilities per entry (rows in record, entry order), entry index and best windows.
+
+        Entries the gate keeps from the encoder get probability 0 and no window (-1)."""
         from crimedetect.model.encoder import text_probs
 
         model, tokenizer = self._load()
         texts = [e.text for r in records for e in r.entries]
         index = [(i, j) for i, r in enumerate(records) for j in range(len(r.entries))]
-        probs, best, spans = text_probs(
-            model, tokenizer, texts, self.max_length, self.stride, self.batch_size
+        if self.gate is None:
+            probs, best, spans = text_probs(
+                model, tokenizer, texts, self.max_length, self.stride, self.batch_size
+            )
+            return probs, index, (best, spans)
+        rows = [row for row, read in enumerate(self.gate.select(records)) if read]
+        read_probs, read_best, spans = text_probs(
+            model, tokenizer, [texts[row] for row in rows], self.max_length, self.stride, self.batch_size
         )
+        probs = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        best = np.full((len(texts), len(self.labels)), -1, dtype=np.int64)
+        probs[rows] = read_probs
+        best[rows] = read_best
         return probs, index, (best, spans)
 
     def predict_array(self, records: Sequence[Record]) -> np.ndarray:
@@ -239,7 +268,8 @@ class ModelBundle:
                 row = int(driver[r, k])
                 p = float(record_probs[r, k])
                 entry = index[row][1]
-                start, end = spans[int(best[row, k])]
+                window = int(best[row, k])
+                start, end = spans[window] if window >= 0 else (0, 0)  # -1: an entry the gate closed
                 pred.probs[c] = p
                 pred.entry[c] = entry
                 pred.spans[c] = (entry, int(start), int(end))
@@ -290,7 +320,8 @@ class ModelBundle:
             raise ValueError("records, rule disclosures and predictions must have the same length")
         probs = _record_matrix(predictions)
         if self.stacker is not None:
-            combined = self.stacker.predict_proba(stack_features(rule_disclosures, probs, self.thresholds))
+            features = stack_features(rule_disclosures, probs, self.thresholds, self.stacker.features)
+            combined = self.stacker.predict_proba(features)
             combined = combined.reshape(len(records), len(self.labels))
             cut = self.stacker.threshold_
         out: list[list[Disclosure]] = []
@@ -340,12 +371,19 @@ def _record_matrix(predictions: Sequence[RecordPrediction]) -> np.ndarray:
     )
 
 
+#: Marks scores of dynamic int8 weights in flags: ``pc`` = one weight scale per output channel.
+INT8 = "+int8pc"
+
+
 def quantize_dynamic(model: Any) -> Any:
-    """Dynamic int8 quantisation of the encoder's linear layers (CPU inference only)."""
+    """Dynamic int8 quantisation of the encoder's linear layers (CPU inference only), with
+    one weight scale per output channel: half the largest probability error of one scale per
+    layer against fp32 (0.31 against 0.62 on the demo bundle), at about the same speed."""
     import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig
     from torch.ao.quantization import quantize_dynamic as _quantize
 
-    return _quantize(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return _quantize(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
 
 
 @cache
@@ -353,11 +391,13 @@ def _load_cached(uri: str, quantize: bool, tracking: str) -> ModelBundle:
     return ModelBundle(fetch_bundle_dir(uri), quantize=quantize)
 
 
-def load_bundle(uri_or_path: str, *, quantize: bool = False) -> ModelBundle:
-    """A bundle from a directory or an MLflow URI, once per process (offline; lazy encoder)."""
+def load_bundle(uri_or_path: str, *, quantize: bool = False, gate: EntryGate | None = None) -> ModelBundle:
+    """A bundle from a directory or an MLflow URI, once per process (offline; lazy encoder);
+    with ``gate``, a view of it whose encoder reads only the entries the gate opens."""
     from crimedetect.tracking import tracking_uri
 
-    return _load_cached(str(uri_or_path), quantize, tracking_uri())
+    bundle = _load_cached(str(uri_or_path), quantize, tracking_uri())
+    return bundle if gate is None else bundle.gated(gate)
 
 
 def champion_uri(alias: str = CHAMPION) -> str | None:

@@ -40,6 +40,17 @@ class WeakLabels(_Strict):
 class StackerConfig(_Strict):
     enabled: bool = True
     C: float = Field(default=1.0, gt=0.0)
+    #: stacker feature names (:mod:`crimedetect.model.ensemble`); None: its default set
+    features: list[str] | None = None
+    class_weight: Literal["balanced"] | None = None
+
+    @model_validator(mode="after")
+    def _known_features(self) -> StackerConfig:
+        if self.features is not None:
+            from crimedetect.model.ensemble import expand_features
+
+            expand_features(self.features)  # ValueError names the unknown feature
+        return self
 
 
 class DataConfig(_Strict):

@@ -1,17 +1,27 @@
 """The ensemble: one calibrated score per (record, category) from the rules and the model.
 
 A logistic-regression stacker is fitted on validation records (never on the records the
-encoder was trained on) over four features per (record, category):
+encoder was trained on) over named features per (record, category). The vocabulary:
 
 - ``rule_score``: the rules' highest confidence for the category (0 when no rule fired);
 - ``rule_fired``: 1 when any rule disclosed the category;
 - ``model_logit_fired`` / ``model_logit_silent``: the model's logit when a rule fired / when
   none did (two weights, so the model can confirm rules less than it finds what they miss);
-- ``model_over_threshold``: 1 when the model's probability reaches its category threshold.
+- ``model_margin_fired`` / ``model_margin_silent``: the same, minus the logit of the
+  category's threshold (the model's evidence on one scale across categories);
+- ``model_over_threshold``: 1 when the model's probability reaches its category threshold;
+- ``rule_fired:<category>``: 1 when a rule fired for that category (learns how reliable the
+  rules are per category);
+- ``rule_mentions`` / ``rule_ids``: log(1 + disclosures) and log(1 + distinct rules) of the
+  category (several victims, several independent patterns);
+- ``cue:<cue>``: 1 when a rule disclosure of the category carries that context cue
+  (``third_party``, ``historic``, ``victim_denies``...).
 
-Its decision threshold is chosen on out-of-fold stacker scores of the same validation
-records, so it is not tuned on the very scores it was fitted to. The stacker is stored as
-plain numbers in ``bundle.json`` (no pickle).
+A stacker stores the names it was fitted on, so bundles fitted with the original five
+features (:data:`LEGACY_FEATURES`) still load and score the same. Its decision threshold is
+chosen on out-of-fold stacker scores of the same validation records, so it is not tuned on
+the very scores it was fitted to. The stacker is stored as plain numbers in ``bundle.json``
+(no pickle).
 """
 
 from __future__ import annotations
@@ -23,13 +33,44 @@ import numpy as np
 
 from crimedetect.contract import CATEGORIES, Disclosure
 
-FEATURES: tuple[str, ...] = (
+#: The features of the first stackers (bundles written before named feature sets).
+LEGACY_FEATURES: tuple[str, ...] = (
     "rule_score",
     "rule_fired",
     "model_logit_fired",
     "model_logit_silent",
     "model_over_threshold",
 )
+
+#: Features a new stacker is fitted on unless the config names others: the original five
+#: plus how reliable the rules are per category (chosen on the dev set's 3-fold aggregate,
+#: docs/model.md; richer sets with cues and rule counts did no better there).
+FEATURES: tuple[str, ...] = (*LEGACY_FEATURES, "rule_fired:*")
+
+_PLAIN = {
+    *LEGACY_FEATURES,
+    "model_margin_fired",
+    "model_margin_silent",
+    "rule_mentions",
+    "rule_ids",
+}
+_PREFIXED = {"rule_fired", "cue"}
+
+
+def expand_features(names: Sequence[str]) -> list[str]:
+    """Feature names with ``rule_fired:*`` expanded to one per category; unknown names raise."""
+    out: list[str] = []
+    for name in names:
+        prefix, _, arg = name.partition(":")
+        if name in _PLAIN:
+            out.append(name)
+        elif prefix == "rule_fired" and arg == "*":
+            out.extend(f"rule_fired:{c}" for c in CATEGORIES)
+        elif prefix in _PREFIXED and arg and (prefix != "rule_fired" or arg in CATEGORIES):
+            out.append(name)
+        else:
+            raise ValueError(f"unknown stacker feature {name!r}")
+    return list(dict.fromkeys(out))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -46,29 +87,50 @@ def rule_scores(disclosures: Sequence[Disclosure]) -> dict[str, float]:
     return best
 
 
+def _cell(
+    name: str,
+    category: str,
+    mine: list[Disclosure],
+    p: float,
+    threshold: float,
+) -> float:
+    fired = bool(mine)
+    prefix, _, arg = name.partition(":")
+    if prefix == "rule_fired":
+        return float(fired and (not arg or arg == category))
+    if prefix == "cue":
+        return float(any(arg in (getattr(d, "cues", None) or []) for d in mine))
+    if name == "rule_score":
+        return max((float(d.score) for d in mine), default=0.0)
+    if name.startswith(("model_logit", "model_margin")):
+        value = float(_logit(np.array([p]))[0])
+        if name.startswith("model_margin"):
+            value -= float(_logit(np.array([threshold]))[0])
+        return value if fired == name.endswith("_fired") else 0.0
+    if name == "model_over_threshold":
+        return float(p >= threshold)
+    if name == "rule_mentions":
+        return float(np.log1p(len(mine)))
+    if name == "rule_ids":
+        return float(np.log1p(len({r for d in mine for r in (getattr(d, "rule_ids", None) or [])})))
+    raise ValueError(f"unknown stacker feature {name!r}")
+
+
 def stack_features(
     rule_disclosures: Sequence[Sequence[Disclosure]],
     model_probs: np.ndarray,
     thresholds: Mapping[str, float],
+    features: Sequence[str] = LEGACY_FEATURES,
 ) -> np.ndarray:
     """Feature rows, one per (record, category) in record-major, :data:`CATEGORIES` order."""
+    names = expand_features(features)
     rows = []
     for r, disclosures in enumerate(rule_disclosures):
-        scores = rule_scores(disclosures)
         for k, c in enumerate(CATEGORIES):
-            p = float(model_probs[r, k])
-            fired = c in scores
-            logit = float(_logit(np.array([p]))[0])
-            rows.append(
-                [
-                    scores.get(c, 0.0),
-                    1.0 if fired else 0.0,
-                    logit if fired else 0.0,
-                    0.0 if fired else logit,
-                    1.0 if p >= thresholds.get(c, 0.5) else 0.0,
-                ]
-            )
-    return np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES))
+            mine = [d for d in disclosures if str(d.category) == c]
+            p, cut = float(model_probs[r, k]), float(thresholds.get(c, 0.5))
+            rows.append([_cell(name, c, mine, p, cut) for name in names])
+    return np.asarray(rows, dtype=np.float64).reshape(-1, len(names))
 
 
 def best_f1_threshold(scores: np.ndarray, truth: np.ndarray, min_recall: float = 0.0) -> float:
@@ -96,22 +158,38 @@ class Stacker:
     Parameters are set in ``__init__`` and never changed there; fitted attributes end in ``_``.
     """
 
-    def __init__(self, C: float = 1.0, min_recall: float = 0.0, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        C: float = 1.0,
+        min_recall: float = 0.0,
+        random_state: int = 0,
+        features: Sequence[str] = LEGACY_FEATURES,
+        class_weight: str | None = None,
+    ) -> None:
         self.C = C
         self.min_recall = min_recall
         self.random_state = random_state
+        self.features = expand_features(features)
+        self.class_weight = class_weight
+
+    def _model(self) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=2000, random_state=self.random_state
+        )
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> Stacker:
         """Fit on feature rows ``X`` and 0/1 truth ``y``; chooses ``threshold_`` out of fold."""
-        from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
 
         X = np.asarray(X, dtype=np.float64)
+        if X.shape[1] != len(self.features):
+            raise ValueError(f"{X.shape[1]} feature columns for {len(self.features)} stacker features")
         y = np.asarray(y, dtype=np.int64)
         if len(np.unique(y)) < 2:
             raise ValueError("the stacker needs positive and negative validation examples")
-        model = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
-        model.fit(X, y)
+        model = self._model().fit(X, y)
         self.coef_ = model.coef_[0].astype(float)
         self.intercept_ = float(model.intercept_[0])
         folds = min(5, int(y.sum()), int((1 - y).sum()))
@@ -119,8 +197,7 @@ class Stacker:
             oof = np.zeros(len(y))
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
             for fit_idx, held_idx in splitter.split(X, y):
-                part = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
-                part.fit(X[fit_idx], y[fit_idx])
+                part = self._model().fit(X[fit_idx], y[fit_idx])
                 oof[held_idx] = part.predict_proba(X[held_idx])[:, 1]
         else:
             oof = self.predict_proba(X)
@@ -138,21 +215,28 @@ class Stacker:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "features": list(FEATURES),
+            "features": list(self.features),
             "coef": [float(c) for c in self.coef_],
             "intercept": self.intercept_,
             "threshold": self.threshold_,
             "C": self.C,
             "min_recall": self.min_recall,
             "n_fit": self.n_fit_,
+            "class_weight": self.class_weight,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Stacker:
-        if list(data.get("features", [])) != list(FEATURES):
-            raise ValueError(f"stacker features {data.get('features')} differ from {list(FEATURES)}")
-        stacker = cls(C=float(data.get("C", 1.0)), min_recall=float(data.get("min_recall", 0.0)))
+        features = list(data.get("features") or [])
+        stacker = cls(
+            C=float(data.get("C", 1.0)),
+            min_recall=float(data.get("min_recall", 0.0)),
+            features=features,  # unknown names raise ValueError
+            class_weight=data.get("class_weight"),
+        )
         stacker.coef_ = np.asarray(data["coef"], dtype=float)
+        if not features or len(stacker.coef_) != len(stacker.features):
+            raise ValueError(f"{len(stacker.coef_)} coefficients for stacker features {features}")
         stacker.intercept_ = float(data["intercept"])
         stacker.threshold_ = float(data["threshold"])
         stacker.n_fit_ = int(data.get("n_fit", 0))

@@ -39,7 +39,7 @@ from crimedetect.model import metrics as M
 from crimedetect.model.bundle import BUNDLE_FILE, BUNDLE_FORMAT
 from crimedetect.model.config import PARAM_ALLOW_LIST, DataSource, TrainConfig
 from crimedetect.model.data import LabelledRecord, entry_examples, load_labelled, record_labels
-from crimedetect.model.ensemble import Stacker, stack_features
+from crimedetect.model.ensemble import FEATURES, Stacker, stack_features
 
 log = logging.getLogger(__name__)
 
@@ -413,7 +413,8 @@ def train(
         if stacker is not None:
             assert val_rules is not None
             pred = (
-                stacker.predict_proba(stack_features(val_rules, val_probs, thresholds)) >= stacker.threshold_
+                stacker.predict_proba(stack_features(val_rules, val_probs, thresholds, stacker.features))
+                >= stacker.threshold_
             )
             metrics.update(_system_metrics("val_ensemble", val_truth, pred.reshape(val_truth.shape)))
 
@@ -466,9 +467,15 @@ def fit_stacker(
     cfg: TrainConfig,
 ) -> Stacker | None:
     """The rule/model stacker fitted on validation records (None if it cannot be fitted)."""
-    X = stack_features(val_rules, val_probs, thresholds)
+    stacker = Stacker(
+        C=cfg.stacker.C,
+        random_state=cfg.seed,
+        features=cfg.stacker.features or FEATURES,
+        class_weight=cfg.stacker.class_weight,
+    )
+    X = stack_features(val_rules, val_probs, thresholds, stacker.features)
     try:
-        return Stacker(C=cfg.stacker.C, random_state=cfg.seed).fit(X, val_truth.ravel())
+        return stacker.fit(X, val_truth.ravel())
     except ValueError as exc:
         log.warning("stacker not fitted: %s", exc)
         return None

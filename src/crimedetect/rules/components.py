@@ -23,7 +23,7 @@ from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from crimedetect.rules.language import lemma_table, uses_lookups
+from crimedetect.rules.language import SENTENCES, lemma_table, token_sentences, uses_lookups
 from crimedetect.rules.matching import PhraseSet, doc_text
 from crimedetect.rules.schema import RuleFileError, load_rules_dir
 
@@ -42,13 +42,12 @@ def _add(matcher: PhraseSet, rule_id: str, patterns: list[Any], file: str) -> No
 
 
 def _sentences(doc: Doc) -> list[tuple[int, int]]:
-    """(start, end) of each token's sentence, from the SENT_START array (no Span objects)."""
-    starts = doc.to_array([SENT_START]).tolist()
-    bounds: list[int] = [i for i, s in enumerate(starts) if s == 1 or i == 0] + [len(doc)]
-    out: list[tuple[int, int]] = []
-    for k in range(len(bounds) - 1):
-        out.extend([(bounds[k], bounds[k + 1])] * (bounds[k + 1] - bounds[k]))
-    return out
+    """(start, end) of each token's sentence: as the sentence splitter left them, else from
+    the SENT_START array (no Span objects). Shared: do not modify the list."""
+    found = doc.user_data.get(SENTENCES)
+    if found is not None and len(found) == len(doc):
+        return found
+    return token_sentences(doc.to_array([SENT_START]).tolist())
 
 
 class OffenceMatcher:
@@ -110,11 +109,24 @@ class ContextQualifier:
         self.matcher = PhraseSet(nlp.vocab, nlp.tokenizer, uses_lookups(nlp))
         for rule in context.rules:
             _add(self.matcher, rule.id, rule.patterns, "context_rules.yaml")
+        #: rule id -> (applies_to, except_for) as sets, looked up once per trigger
+        self._reach = {
+            rule.id: (frozenset(rule.applies_to), frozenset(rule.except_for)) for rule in context.rules
+        }
+        self._target_sets: dict[tuple[str, int, int], frozenset[str]] = {}
 
-    def _targets(self, span: Span, group: str) -> set[str]:
-        if group == OFFENCES:
-            return {span.label_, self.judge.get(span.id_, "none")}
-        return {span.label_}
+    def _targets(self, span: Span, group: str) -> frozenset[str]:
+        """What a trigger's ``applies_to`` and ``except_for`` are compared with: the span's
+        category or cue, and an offence rule's judgement (cached per label and rule id)."""
+        key = (group, span.label, span.id)
+        found = self._target_sets.get(key)
+        if found is None:
+            if group == OFFENCES:
+                found = frozenset({span.label_, self.judge.get(span.id_, "none")})
+            else:
+                found = frozenset({span.label_})
+            self._target_sets[key] = found
+        return found
 
     def __call__(self, doc: Doc) -> Doc:
         found = self.matcher(doc)
@@ -134,7 +146,11 @@ class ContextQualifier:
             for t in triggers
             if not any(q == self.rules[t[0]].qualifier and s < t[2] and t[1] < e for q, s, e in pseudo)
         ]
-        groups = {OFFENCES: list(doc.spans.get(OFFENCES, [])), CUES: list(doc.spans.get(CUES, []))}
+        # Each span's (start, end, targets), read once per document.
+        groups = {
+            group: [(span.start, span.end, self._targets(span, group)) for span in doc.spans.get(group, [])]
+            for group in (OFFENCES, CUES)
+        }
         reached: dict[str, list[list[dict[str, Any]]]] = {
             g: [[] for _ in spans] for g, spans in groups.items()
         }
@@ -162,18 +178,18 @@ class ContextQualifier:
                 before = max(before, start - rule.max_scope)
             forward = rule.direction in ("forward", "bidirectional")
             backward = rule.direction in ("backward", "bidirectional")
+            applies, excepted = self._reach[rule_id]
             for group, spans in groups.items():
-                for index, span in enumerate(spans):
-                    targets = self._targets(span, group)
-                    if rule.applies_to and not (targets & set(rule.applies_to)):
+                for index, (span_start, span_end, targets) in enumerate(spans):
+                    if applies and targets.isdisjoint(applies):
                         continue
-                    if targets & set(rule.except_for):
+                    if not targets.isdisjoint(excepted):
                         continue
-                    inside = (forward and span.start >= start and span.start < after) or (
-                        backward and span.end <= end and span.end > before
+                    inside = (forward and span_start >= start and span_start < after) or (
+                        backward and span_end <= end and span_end > before
                     )
                     if inside and not (
-                        span.start <= start and end <= span.end and span.end - span.start > end - start
+                        span_start <= start and end <= span_end and span_end - span_start > end - start
                     ):
                         reached[group][index].append(trace)
         doc.user_data[QUALIFIERS] = reached

@@ -29,6 +29,14 @@ def _score(group: list[Candidate]) -> float:
     return round(min(0.99, 1.0 - miss), 4)
 
 
+def _first_entry(own: list[Candidate], settings: CountingSettings) -> int:
+    """Where the 24-hour clock starts: the first entry disclosing the crime, passing over
+    mentions that carry only suspicion (``clock_waits_for``) when a later one does not."""
+    waits = set(settings.clock_waits_for)
+    disclosing = [c.mention.entry for c in own if not waits & set(c.cues)]
+    return min(disclosing or [c.mention.entry for c in own])
+
+
 def fold(
     categories: set[str], in_addition: set[str], settings: CountingSettings
 ) -> tuple[set[str], dict[str, str]]:
@@ -52,6 +60,27 @@ def fold(
     return extra, folded
 
 
+def _sentence_fold(
+    candidate: Candidate, candidates: list[Candidate], settings: CountingSettings
+) -> str | None:
+    """The category ``candidate`` is part of when another crime against the same victim is
+    told in the same sentence (``sentence_subsumed_by``: taking her phone to control her is
+    the coercive control), else None."""
+    for rule in settings.sentence_subsumed_by.get(candidate.category, []):
+        for other in candidates:
+            if (
+                other is not candidate
+                and other.category == rule.category
+                and other.victim == candidate.victim
+                and (other.mention.entry, other.mention.sentence)
+                == (candidate.mention.entry, candidate.mention.sentence)
+                and (rule.hocr_code is None or other.hocr_code == rule.hocr_code)
+                and (rule.cue is None or rule.cue in other.cues)
+            ):
+                return rule.category
+    return None
+
+
 def count(record: Record, candidates: list[Candidate], settings: CountingSettings) -> list[Disclosure]:
     """Counted disclosures of one record, most serious first, with their decision trace."""
     if not candidates:
@@ -66,7 +95,7 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
     in_addition = set(edition.counted_in_addition)
     by_victim: dict[str, dict[str, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
     for c in candidates:
-        by_victim[c.victim][c.category].append(c)
+        by_victim[c.victim][_sentence_fold(c, candidates, settings) or c.category].append(c)
     disclosures: list[Disclosure] = []
     for victim, by_category in by_victim.items():
         counted, folded = fold(set(by_category), in_addition, settings)
@@ -96,7 +125,7 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
                 "rule_ids": sorted({c.rule_id for c in group}),
                 "cues": sorted({cue for c in group for cue in c.cues}),
                 "hocr_code": best.hocr_code,
-                "first_entry": min(c.mention.entry for c in own),
+                "first_entry": _first_entry(own, settings),
                 "edition": edition.edition,
                 "folded": sorted({c.category for c in group if c.category != category}),
             }

@@ -32,7 +32,8 @@ _AGE_IN_TEXT = re.compile(
     r"\b(?:when|since|from when) (?:she|he|i|they) (?:was|were) (\d{1,2})\b"
     r"|\baged (\d{1,2})\b|\b(\d{1,2}) ?(?:years? old|yo|yrs? old)\b"
     r"|\b(?:she|he|i) (?:is|was) (?:only )?(\d{1,2})\b"
-    r"|\bunder (1[0-8])\b",
+    r"|\bunder (1[0-8])\b"
+    r"|\b[a-z]+ \((\d{1,2})\)",
     re.IGNORECASE,
 )
 
@@ -45,6 +46,11 @@ def _age_in_sentence(text: str, mention: Mention) -> int | None:
     ages = [int(g) for match in _AGE_IN_TEXT.finditer(window) for g in match.groups() if g]
     return min(ages) if ages else None
 
+
+#: Verbs by which a relative relays their own account to the reporter.
+_RELAYING = frozenset(
+    {"told", "tells", "said", "says", "disclosed", "discloses", "reported", "informed", "alleged", "alleges"}
+)
 
 _PASSIVE_AUX = frozenset({"was", "were", "been", "being", "got", "get", "gets"})
 
@@ -284,6 +290,7 @@ class RecordReader:
         default: str | None,
         author: str | None,
         text: str,
+        doc: Doc | None = None,
     ) -> str | None:
         low, high = mention.sentence
         candidates = []
@@ -314,6 +321,19 @@ class RecordReader:
         # 'X ... sexually abused her': an object pronoun points away from the name before
         # the offence words (often its doer) to the record's victim.
         if any(w.strip(".,;:!?'\"") in ("her", "him", "them") for w in window[:4]) and default:
+            # A relative relaying what happened to them ('RP states her daughter Kelsey BIRCH
+            # told her that a man raped her'): the pronoun is the relative, not the reporter.
+            relaying = [
+                p
+                for p in candidates
+                if p["end"] <= mention.token_start
+                and "relative" in p["roles"]
+                and "reporter" not in people[p["key"]].roles
+                and doc is not None
+                and any(t.lower_ in _RELAYING for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)])
+            ]
+            if relaying:
+                return max(relaying, key=lambda p: p["end"])["key"]
             return default
         before = [p for p in candidates if p["end"] <= mention.token_start]
         if before:
@@ -345,19 +365,36 @@ class RecordReader:
             return picked
 
         if judge == "assault":
-            injuries = [c for c in near("injury", "record") if c.victim in (None, mention.victim)]
+            # An injury in the blow's own sentence is that blow's ('RP X states he punched
+            # her, leaving a black eye'), whoever else the sentence names; elsewhere it must
+            # name no one or the same victim.
+            injuries = [
+                c
+                for c in near("injury", "record")
+                if c.victim in (None, mention.victim)
+                or (c.entry, c.sentence) == (mention.entry, mention.sentence)
+            ]
             if injuries or near("serious_injury", "entry"):
                 return "violence_with_injury", "8N", ["injury"], "injury described"
             return "violence_without_injury", rule.hocr_code, [], "no injury described"
         if judge == "threat":
+            words_only = mention.has("words_only")
+            kill = bool(near("threat_to_kill", "sentence")) or "kill" in mention.text.lower()
+            # A threat to kill in so many words, meant to be believed, is 3B however it came
+            # (text, voicemail); 'you're dead' in a message stays malicious communications.
+            said_kill = (
+                any(c.text.lower().startswith(("kill", "murder")) for c in near("threat_to_kill", "sentence"))
+                or "kill" in mention.text.lower()
+            )
+            if said_kill and not words_only and near("immediate_fear", "entry"):
+                return "violence_without_injury", "3B", ["threat_to_kill"], "threat to kill, believed"
             if near("sent", "sentence"):
                 return "stalking_harassment", "8R", ["sent"], "threat sent (malicious communications)"
             if near("repeated", "sentence"):
                 return "stalking_harassment", "8L", ["repeated"], "repeated threats (harassment)"
-            words_only = mention.has("words_only")
             if not words_only and (near("immediate_fear", "entry") or near("weapon", "sentence")):
                 return "violence_without_injury", "105A", ["immediate_fear"], "fear of immediate violence"
-            if near("threat_to_kill", "sentence") or "kill" in mention.text.lower():
+            if kill:
                 return "violence_without_injury", "3B", ["threat_to_kill"], "threat to kill"
             return (
                 None,
@@ -434,7 +471,7 @@ class RecordReader:
             text = record.entries[entry].text
             for group, sink in ((OFFENCES, mentions), (CUES, cues)):
                 for m in self._mentions(doc, entry, group):
-                    m.victim = self._victim_of(m, persons[entry], people, default, author, text)
+                    m.victim = self._victim_of(m, persons[entry], people, default, author, text, doc)
                     sink.append(m)
             for cue in doc.user_data.get(RECORD_CUES, []):
                 record_cues.append({**cue, "entry": entry})

@@ -160,12 +160,24 @@ def compile_pattern(
 
 #: Token texts that end a sentence.
 SENTENCE_ENDS = (".", "!", "?", "...", "\n", "\n\n")
+#: ``doc.user_data`` key: each token's sentence as (start, end), set by the splitter.
+SENTENCES = "crimedetect.sentences"
+
+
+def token_sentences(starts: list[int]) -> list[tuple[int, int]]:
+    """(start, end) of each token's sentence, from per-token sentence-start flags (1 = starts)."""
+    bounds: list[int] = [i for i, s in enumerate(starts) if s == 1 or i == 0] + [len(starts)]
+    out: list[tuple[int, int]] = []
+    for k in range(len(bounds) - 1):
+        out.extend([(bounds[k], bounds[k + 1])] * (bounds[k + 1] - bounds[k]))
+    return out
 
 
 class SentenceSplitter:
     """Sentence starts from the token texts, as spaCy's ``sentencizer`` sets them, but from
     the ORTH array in one pass (no Token objects): a sentence starts at the first
-    non-punctuation token after a full stop, '!' or '?'."""
+    non-punctuation token after a full stop, '!' or '?'. Each token's sentence bounds go into
+    ``doc.user_data[SENTENCES]`` so that later steps need not rebuild them."""
 
     def __init__(self, nlp: Language, name: str) -> None:
         self.name = name
@@ -188,6 +200,7 @@ class SentenceSplitter:
                 seen_end = True
         values = numpy.asarray([s if s else -1 for s in starts], dtype="int32").reshape(-1, 1)
         doc.from_array([SENT_START], values.astype("uint64"))
+        doc.user_data[SENTENCES] = token_sentences(starts)
         return doc
 
 

@@ -81,7 +81,42 @@ def doc_text(doc: Doc) -> str:
     )
 
 
-_Entry = tuple[str, tuple[Slot, ...], tuple[frozenset[int], ...]]
+#: (rule id, slots, the word sets a match needs besides its first, the plain tail or None).
+#: The plain tail is set when every slot after the first is one required word slot
+#: (lemma or lower case): ``((is_lemma, values), ...)``, matched without recursion.
+_Entry = tuple[
+    str, tuple[Slot, ...], tuple[frozenset[int], ...], tuple[tuple[bool, frozenset[int]], ...] | None
+]
+
+#: The patterns sharing a first word, compiled for matching: (rule ids of one-word patterns,
+#: plain patterns by the lemma and by the lower case of their second word as (rule id, the
+#: rest of the plain tail), the other patterns as (rule id, slots, needs)).
+_Group = tuple[
+    tuple[str, ...],
+    dict[int, list[tuple[str, tuple[tuple[bool, frozenset[int]], ...]]]],
+    dict[int, list[tuple[str, tuple[tuple[bool, frozenset[int]], ...]]]],
+    tuple[tuple[str, tuple[Slot, ...], tuple[frozenset[int], ...]], ...],
+]
+
+
+def _compile_group(entries: list[_Entry]) -> _Group:
+    """One first word's patterns, plain ones indexed by their second word."""
+    singles: list[str] = []
+    by_lemma: dict[int, list[tuple[str, tuple[tuple[bool, frozenset[int]], ...]]]] = {}
+    by_lower: dict[int, list[tuple[str, tuple[tuple[bool, frozenset[int]], ...]]]] = {}
+    others: list[tuple[str, tuple[Slot, ...], tuple[frozenset[int], ...]]] = []
+    for rule_id, slots, needs, plain in entries:
+        if plain is None:
+            others.append((rule_id, slots, needs))
+        elif not plain:
+            singles.append(rule_id)
+        else:
+            (is_lemma, values), rest = plain[0], plain[1:]
+            index = by_lemma if is_lemma else by_lower
+            for value in values:
+                index.setdefault(value, []).append((rule_id, rest))
+    return tuple(singles), by_lemma, by_lower, tuple(others)
+
 
 _KNOWN_WORDS: dict[int, frozenset[str]] = {}
 _SUFFIXES = ("s", "es", "d", "ed", "ing", "en", "n", "er")
@@ -160,9 +195,11 @@ class PhraseSet:
         self._by_num: list[_Entry] = []
         self._raw = Matcher(vocab, validate=True)
         self._has_raw = False
+        self._compiled: tuple[dict[int, _Group], dict[int, _Group], _Group | None] | None = None
         self.typo_min_length = 0  # >0: typo tolerance on (see enable_typos)
         self._typos: TypoIndex | None = None
         self._typo_cache: dict[int, tuple[int, int] | None] = {}
+        self._typo_clean: set[int] = set()  # lower cases known to need no correction
         self._surface: set[str] = set()  # the words as written in the phrases
 
     def enable_typos(self, min_length: int = 6) -> None:
@@ -170,6 +207,7 @@ class PhraseSet:
         self.typo_min_length = min_length
         self._typos = None
         self._typo_cache = {}
+        self._typo_clean = set()
 
     def _typo_index(self) -> TypoIndex:
         """Built on first use, after every pattern was added: pattern words and inflections."""
@@ -179,7 +217,7 @@ class PhraseSet:
         lowers: set[str] = set()
         entries = [e for group in self._by_lemma.values() for e in group]
         entries += [e for group in self._by_lower.values() for e in group] + self._by_num
-        for _, slots, _ in entries:
+        for _, slots, _, _ in entries:
             for slot in slots:
                 if slot.attr == "lemma":
                     lemmas.update(strings[v] for v in slot.values)
@@ -216,8 +254,10 @@ class PhraseSet:
         strings = self.vocab.strings
         by_lemma, by_lower = self._by_lemma, self._by_lower
         cache = self._typo_cache
+        clean = self._typo_clean
         orths: list[int] | None = None
-        for i, lower in enumerate(lowers):
+        for i in [i for i, lower in enumerate(lowers) if lower not in clean]:
+            lower = lowers[i]
             if lemmas[i] in by_lemma or lower in by_lower:
                 continue
             hit = cache.get(lower, False)
@@ -236,6 +276,7 @@ class PhraseSet:
                         hit = (strings.add(self._typos.words[form]), strings.add(form))
                 cache[lower] = hit
             if hit is None:
+                clean.add(lower)
                 continue
             if orths is None:
                 orths = doc.to_array([ORTH]).tolist()
@@ -244,13 +285,20 @@ class PhraseSet:
 
     def add(self, rule_id: str, patterns: list[str | list[dict[str, Any]]]) -> None:
         """Add a rule's patterns; raises ValueError on a bad one."""
+        self._compiled = None
         for pattern in patterns:
             if isinstance(pattern, str):
                 self._surface.update(re.findall(r"[a-z]+", pattern.lower()))
                 slots = tuple(compile_phrase(pattern, self.tokenizer, self.vocab, self.lookup))
                 # The words a match needs besides its first: a document lacking one is skipped.
                 needs = tuple(s.values for s in slots[1:] if s.values and not s.optional and not s.gap)
-                entry = (rule_id, slots, needs)
+                tail = slots[1:]
+                plain = (
+                    tuple((s.attr == "lemma", s.values) for s in tail)
+                    if all(s.attr in ("lemma", "lower") and not s.optional and not s.gap for s in tail)
+                    else None
+                )
+                entry = (rule_id, slots, needs, plain)
                 if slots[0].attr == "num":
                     self._by_num.append(entry)
                     continue
@@ -265,30 +313,40 @@ class PhraseSet:
     def _ends(
         slots: tuple[Slot, ...], k: int, i: int, lemmas: list[int], lowers: list[int], nums: list[int], n: int
     ) -> int:
-        """The furthest end of a match of slots[k:] starting at token i, or -1."""
-        if k == len(slots):
-            return i
-        slot = slots[k]
-        best = -1
-        if slot.gap:
-            for skip in range(slot.gap, -1, -1):
-                if i + skip <= n:
-                    end = PhraseSet._ends(slots, k + 1, i + skip, lemmas, lowers, nums, n)
-                    if end > best:
-                        best = end
-            return best
-        if i < n:
-            if slot.attr == "num":
-                hit = bool(nums[i] & 1)
-            elif slot.attr == "name":
-                hit = bool(nums[i] & 2)
-            else:
-                hit = slot.attr == ANY or (lemmas[i] if slot.attr == "lemma" else lowers[i]) in slot.values
-            if hit:
-                best = PhraseSet._ends(slots, k + 1, i + 1, lemmas, lowers, nums, n)
-        if slot.optional:
-            best = max(best, PhraseSet._ends(slots, k + 1, i, lemmas, lowers, nums, n))
-        return best
+        """The furthest end of a match of slots[k:] starting at token i, or -1.
+
+        Follows every way a partial match can go at once (the set of token positions it can
+        have reached after each slot), so gaps and optional words cost no recursion."""
+        positions = {i}
+        for slot in slots[k:]:
+            if slot.gap:
+                positions = {p + skip for p in positions for skip in range(slot.gap + 1) if p + skip <= n}
+                continue
+            attr, values = slot.attr, slot.values
+            reached = set(positions) if slot.optional else set()
+            for p in positions:
+                if p < n:
+                    if attr == "num":
+                        hit = nums[p] & 1
+                    elif attr == "name":
+                        hit = nums[p] & 2
+                    else:
+                        hit = attr == ANY or (lemmas[p] if attr == "lemma" else lowers[p]) in values
+                    if hit:
+                        reached.add(p + 1)
+            if not reached:
+                return -1
+            positions = reached
+        return max(positions)
+
+    def _compile(self) -> tuple[dict[int, _Group], dict[int, _Group], _Group | None]:
+        """The pattern index by first word, compiled on first use after the last ``add``."""
+        self._compiled = (
+            {value: _compile_group(entries) for value, entries in self._by_lemma.items()},
+            {value: _compile_group(entries) for value, entries in self._by_lower.items()},
+            _compile_group(self._by_num) if self._by_num else None,
+        )
+        return self._compiled
 
     def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
         """(rule id, start, end) matches, the longest per rule where matches overlap, in order."""
@@ -307,27 +365,42 @@ class PhraseSet:
             starts = [i for i in range(n) if lemmas[i] in by_lemma or lowers[i] in by_lower or nums[i] & 1]
         else:
             starts = [i for i in range(n) if lemmas[i] in by_lemma or lowers[i] in by_lower]
-        present: set[int] = set()
-        if starts:
-            present.update(lemmas)
-            present.update(lowers)
-        viable: dict[int, bool] = {}
+        groups_by_lemma, groups_by_lower, num_group = self._compiled or self._compile()
+        disjoint = None
         for i in starts:
             for group in (
-                by_lemma.get(lemmas[i]),
-                by_lower.get(lowers[i]),
-                self._by_num if nums[i] & 1 else None,
+                groups_by_lemma.get(lemmas[i]),
+                groups_by_lower.get(lowers[i]),
+                num_group if nums[i] & 1 else None,
             ):
-                if not group:
+                if group is None:
                     continue
-                for rule_id, slots, needs in group:
-                    key = id(slots)
-                    ok = viable.get(key)
-                    if ok is None:
-                        ok = viable[key] = all(not need.isdisjoint(present) for need in needs)
-                    if not ok:
-                        continue
-                    end = self._ends(slots, 1, i + 1, lemmas, lowers, nums, n) if len(slots) > 1 else i + 1
+                singles, second_lemma, second_lower, others = group
+                for rule_id in singles:
+                    found.setdefault(rule_id, []).append((i, i + 1))
+                if i + 1 < n:
+                    for plain in (second_lemma.get(lemmas[i + 1]), second_lower.get(lowers[i + 1])):
+                        if not plain:
+                            continue
+                        for rule_id, rest in plain:
+                            end = i + 2
+                            for is_lemma, values in rest:
+                                if end >= n or (lemmas[end] if is_lemma else lowers[end]) not in values:
+                                    end = -1
+                                    break
+                                end += 1
+                            if end > i:
+                                found.setdefault(rule_id, []).append((i, end))
+                for rule_id, slots, needs in others:
+                    if needs:
+                        # A document lacking a word the pattern needs cannot match it.
+                        if disjoint is None:
+                            present = set(lemmas)
+                            present.update(lowers)
+                            disjoint = present.isdisjoint
+                        if any(map(disjoint, needs)):
+                            continue
+                    end = self._ends(slots, 1, i + 1, lemmas, lowers, nums, n)
                     if end > i:
                         found.setdefault(rule_id, []).append((i, end))
         if self._has_raw:
@@ -336,6 +409,9 @@ class PhraseSet:
                 found.setdefault(strings[match_id], []).append((start, end))
         result: list[tuple[str, int, int]] = []
         for rule_id, spans in found.items():
+            if len(spans) == 1:
+                result.append((rule_id, *spans[0]))
+                continue
             spans.sort(key=lambda s: (-(s[1] - s[0]), s[0]))
             taken: list[tuple[int, int]] = []
             for start, end in spans:

@@ -84,6 +84,12 @@ def _check_patterns(patterns: list[Pattern]) -> list[Pattern]:
         if isinstance(pattern, str):
             if not pattern.strip():
                 raise ValueError(f"pattern {index} is an empty phrase")
+            for word in pattern.split():
+                if "|" in word and any(a in ("<name>", "<num>", "*") for a in word.rstrip("?").split("|")):
+                    raise ValueError(
+                        f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, *) into "
+                        "alternatives; write it as its own phrase"
+                    )
         elif not pattern or not all(isinstance(token, dict) for token in pattern):
             raise ValueError(f"pattern {index} must be a phrase or a non-empty list of token dicts")
     return patterns
@@ -263,16 +269,29 @@ def _unique(ids: list[str]) -> None:
         seen.add(rule_id)
 
 
+class SentenceFold(_Strict):
+    """A crime that, told in the same sentence as another for the same victim, is part of it
+    (the other's category, and optionally its HOCR code or one of its cues)."""
+
+    category: str
+    hocr_code: str | None = None
+    cue: str | None = None
+
+
 class CountingSettings(_Strict):
     """``counting.yaml``: offence-specific folding on top of the principal crime rule."""
 
     version: str
     subsumed_by: dict[str, list[str]] = Field(default_factory=dict)
     counted_alongside: dict[str, list[str]] = Field(default_factory=dict)
+    sentence_subsumed_by: dict[str, list[SentenceFold]] = Field(default_factory=dict)
+    clock_waits_for: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
-        for table in (self.subsumed_by, self.counted_alongside):
+        tables = [self.subsumed_by, self.counted_alongside]
+        tables.append({k: [f.category for f in v] for k, v in self.sentence_subsumed_by.items()})
+        for table in tables:
             for key, values in table.items():
                 for name in (key, *values):
                     if name not in CATEGORIES:

@@ -1,0 +1,62 @@
+"""The fast phrase matcher (second-word index, gaps without recursion) against spaCy's own
+``Matcher`` over every rule file, on the regression cases' entries and the synthetic sample."""
+
+from __future__ import annotations
+
+import json
+from itertools import islice
+from pathlib import Path
+
+import pytest
+import yaml
+from spacy.matcher import Matcher
+
+from crimedetect.rules.language import compile_pattern
+from crimedetect.rules.matching import PhraseSet
+from crimedetect.rules.pipeline import build_pipeline
+from crimedetect.rules.schema import load_rules_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def texts() -> list[str]:
+    cases = yaml.safe_load((ROOT / "tests" / "data" / "rules_regression.yaml").read_text(encoding="utf-8"))
+    found = [entry for case in cases["cases"] for entry in case["entries"]]
+    sample = ROOT / "data" / "synthetic" / "records.jsonl"
+    if sample.exists():
+        with sample.open(encoding="utf-8") as handle:
+            for line in islice(handle, 60):
+                found.extend(entry["text"] for entry in json.loads(line)["entries"])
+    return found
+
+
+@pytest.mark.parametrize("group", ["offences", "context", "victims"])
+def test_phrase_set_matches_as_spacy_matcher(group: str) -> None:
+    nlp = build_pipeline()
+    offences, context, victims = load_rules_dir(None)
+    rules = {
+        "offences": [(r.id, r.patterns) for r in [*offences.rules, *offences.cues]],
+        "context": [(r.id, r.patterns) for r in context.rules],
+        "victims": [(r.id, r.patterns) for r in victims.roles],
+    }[group]
+    ours = PhraseSet(nlp.vocab, nlp.tokenizer)
+    theirs = Matcher(nlp.vocab)
+    for rule_id, patterns in rules:
+        ours.add(rule_id, patterns)
+        theirs.add(rule_id, [compile_pattern(p, nlp.tokenizer) for p in patterns])
+    checked = 0
+    ours_only = ["crimedetect_offences", "crimedetect_context", "crimedetect_victims"]
+    for doc in nlp.pipe(texts(), disable=ours_only):
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for match_id, start, end in theirs(doc):
+            spans.setdefault(nlp.vocab.strings[match_id], []).append((start, end))
+        expected = set()
+        for rule_id, found in spans.items():  # the longest per rule where matches overlap
+            taken: list[tuple[int, int]] = []
+            for start, end in sorted(found, key=lambda s: (-(s[1] - s[0]), s[0])):
+                if all(end <= s or start >= e for s, e in taken):
+                    taken.append((start, end))
+            expected |= {(rule_id, s, e) for s, e in taken}
+        assert set(ours(doc)) == expected, doc.text
+        checked += bool(expected)
+    assert checked > 50  # the texts exercise the patterns
