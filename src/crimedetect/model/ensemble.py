@@ -165,12 +165,14 @@ class Stacker:
         random_state: int = 0,
         features: Sequence[str] = LEGACY_FEATURES,
         class_weight: str | None = None,
+        n_repeats: int = 10,
     ) -> None:
         self.C = C
         self.min_recall = min_recall
         self.random_state = random_state
         self.features = expand_features(features)
         self.class_weight = class_weight
+        self.n_repeats = n_repeats
 
     def _model(self) -> Any:
         from sklearn.linear_model import LogisticRegression
@@ -180,8 +182,12 @@ class Stacker:
         )
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> Stacker:
-        """Fit on feature rows ``X`` and 0/1 truth ``y``; chooses ``threshold_`` out of fold."""
-        from sklearn.model_selection import StratifiedKFold
+        """Fit on feature rows ``X`` and 0/1 truth ``y``; chooses ``threshold_`` out of fold.
+
+        The best-F1 threshold of one out-of-fold split moves with the split on a few hundred
+        validation rows, so it is chosen on ``n_repeats`` shuffled splits and the median kept.
+        """
+        from sklearn.model_selection import RepeatedStratifiedKFold
 
         X = np.asarray(X, dtype=np.float64)
         if X.shape[1] != len(self.features):
@@ -194,14 +200,21 @@ class Stacker:
         self.intercept_ = float(model.intercept_[0])
         folds = min(5, int(y.sum()), int((1 - y).sum()))
         if folds >= 2:
-            oof = np.zeros(len(y))
-            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-            for fit_idx, held_idx in splitter.split(X, y):
-                part = self._model().fit(X[fit_idx], y[fit_idx])
-                oof[held_idx] = part.predict_proba(X[held_idx])[:, 1]
+            repeats = max(1, self.n_repeats)
+            splitter = RepeatedStratifiedKFold(
+                n_splits=folds, n_repeats=repeats, random_state=self.random_state
+            )
+            splits = list(splitter.split(X, y))
+            thresholds = []
+            for r in range(repeats):
+                oof = np.zeros(len(y))
+                for fit_idx, held_idx in splits[r * folds : (r + 1) * folds]:
+                    part = self._model().fit(X[fit_idx], y[fit_idx])
+                    oof[held_idx] = part.predict_proba(X[held_idx])[:, 1]
+                thresholds.append(best_f1_threshold(oof, y, self.min_recall))
+            self.threshold_ = float(np.median(thresholds))
         else:
-            oof = self.predict_proba(X)
-        self.threshold_ = best_f1_threshold(oof, y, self.min_recall)
+            self.threshold_ = best_f1_threshold(self.predict_proba(X), y, self.min_recall)
         self.n_fit_ = len(y)
         return self
 
