@@ -80,9 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", required=True, help="bundle directory")
+    parser.add_argument("--model", default="models/demo", help="bundle directory (default: the demo's)")
     parser.add_argument(
-        "--set", action="append", required=True, help="folder with records.jsonl, audits.jsonl"
+        "--set", action="append", help="folder with records.jsonl, audits.jsonl (default: data/synthetic)"
     )
     parser.add_argument("--part", default="all", choices=["all", "development", "held_out"])
     parser.add_argument("--quantize", action="store_true")
@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("--rules-config", default=None)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    args.set = args.set or ["data/synthetic"]
+    if not Path(args.model, "bundle.json").exists():
+        parser.exit(2, f"no model bundle at {args.model}: run `make demo` or pass --model DIR\n")
     import torch
 
     torch.set_num_threads(args.threads)
