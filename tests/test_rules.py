@@ -360,8 +360,14 @@ def test_worker_processes_give_the_same_result() -> None:
     ]
     records = [_record(f"W-{i}", texts[i % 4]) for i in range(24)]
     one = RuleDetector(batch_size=4).detect(records)
-    two = RuleDetector(n_process=2, batch_size=4).detect(records)
-    assert [[d.model_dump() for d in f] for f in one] == [[d.model_dump() for d in f] for f in two]
+    with RuleDetector(n_process=2, batch_size=4) as parallel:
+        two = parallel.detect(records)
+        again = parallel.detect(records[::-1])[::-1]  # the same worker pool, reused
+    assert parallel._pool is None  # closed on leaving the block
+    dumped = [[d.model_dump() for d in f] for f in one]
+    assert (
+        dumped == [[d.model_dump() for d in f] for f in two] == [[d.model_dump() for d in f] for f in again]
+    )
 
 
 def test_counting_edition_keeps_stalking_in_addition(detector: RuleDetector) -> None:

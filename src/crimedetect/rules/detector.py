@@ -2,13 +2,15 @@
 
 Builds its spaCy pipeline lazily (once per process), runs every entry of every record through
 ``nlp.pipe`` in batches, reads each record's mentions, judges them and counts them. With
-``n_process > 1`` records go to a pool of worker processes, each building the pipeline once.
-Only the config path crosses process boundaries, so the detector pickles.
+``n_process > 1`` records go to a pool of worker processes, each building the pipeline once;
+the pool is kept for the next ``detect`` call until ``close()`` (or the detector is garbage
+collected). Only the config path crosses process boundaries, so the detector pickles.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -33,6 +35,8 @@ class RuleDetector:
         self._reader: RecordReader | None = None
         self._rules_dir: str | None = None
         self._version: str | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_finalizer: weakref.finalize | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"config_path": self.config_path, "n_process": self.n_process, "batch_size": self.batch_size}
@@ -113,11 +117,29 @@ class RuleDetector:
             return self._detect_here(records)
         size = max(1, -(-len(records) // (workers * 4)))
         chunks = [records[i : i + size] for i in range(0, len(records), size)]
-        with ProcessPoolExecutor(
-            max_workers=workers, initializer=_init_worker, initargs=(self.config_path,)
-        ) as pool:
-            results = pool.map(_detect_chunk, chunks)
-            return [found for chunk in results for found in chunk]
+        results = self._worker_pool(workers).map(_detect_chunk, chunks)
+        return [found for chunk in results for found in chunk]
+
+    def _worker_pool(self, workers: int) -> ProcessPoolExecutor:
+        """The worker pool, started on first use (workers build their pipeline once)."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers, initializer=_init_worker, initargs=(self.config_path,)
+            )
+            self._pool_finalizer = weakref.finalize(self, self._pool.shutdown)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker pool, if one was started."""
+        if self._pool_finalizer is not None:
+            self._pool_finalizer()
+        self._pool = self._pool_finalizer = None
+
+    def __enter__(self) -> RuleDetector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 _WORKER: RuleDetector | None = None

@@ -22,10 +22,23 @@ from crimedetect.rules.schema import OffencePatterns
 STATE = "State (no individual victim)"
 #: Words allowed between a doer's name and the offence words ('PIKE then shoved him').
 _LINKS = frozenset(
-    {"has", "had", "have", "then", "also", "just", "now", "allegedly", "again", "keeps", "was"}
+    {"has", "had", "have", "been", "then", "also", "just", "now", "allegedly", "again", "keeps", "was"}
 )
 ORGANISATION = "organisation"
 UNKNOWN = "unknown"
+#: Titles and role words that say a named person's gender ('Mrs', 'his wife Jo ROOK'), for
+#: telling 'punched her' from 'kicked him' when the record names a man and a woman.
+_GENDER_WORDS = {
+    "female": frozenset(
+        "mrs ms miss wife mother mum daughter sister girlfriend grandmother nan aunt niece woman"
+        " girl female lady stepmother".split()
+    ),
+    "male": frozenset(
+        "mr master husband father dad son brother boyfriend grandfather grandad uncle nephew man"
+        " boy male stepfather stepdad".split()
+    ),
+}
+_PRONOUN_GENDER = {"her": "female", "him": "male"}
 
 
 _AGE_IN_TEXT = re.compile(
@@ -98,6 +111,8 @@ class Mention:
     sentence: tuple[int, int]
     qualifiers: list[dict[str, Any]] = field(default_factory=list)
     victim: str | None = None
+    #: the victim is the record's default: the mention's sentence names nobody it could be
+    victim_by_default: bool = False
 
     def has(self, qualifier: str) -> bool:
         return any(q["qualifier"] == qualifier for q in self.qualifiers)
@@ -148,6 +163,8 @@ class RecordReader:
         self.effects = effects
         self._doers: set[str] = set()
         self._live_offences: list[Mention] = []
+        self._gender: dict[str, str] = {}
+        self._seen: list[str] = []  # persons named in the entries before the current one
 
     # ---------------------------------------------------------------- mentions
     @staticmethod
@@ -226,30 +243,87 @@ class RecordReader:
         return people, raw
 
     @staticmethod
-    def _find_doers(docs: list[Doc], persons: list[list[dict[str, Any]]]) -> set[str]:
+    def _does(doc: Doc, end: int, starts: list[int]) -> bool:
+        """Whether words ending at ``end`` (a name, a role word) are followed by offence
+        words as their doer: only links, ages or brackets between, and not a passive."""
+        for start in starts:
+            if not (0 <= start - end <= 4):
+                continue
+            gap = doc[end:start]
+            if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
+                if _passive(gap, doc[start : start + 3]):
+                    continue  # 'Kyle was head-butted': the one it was done to
+                return True
+        return False
+
+    @classmethod
+    def _find_doers(cls, docs: list[Doc], persons: list[list[dict[str, Any]]]) -> set[str]:
         """People named just before offence words ('PIKE spat at me', 'KNOWLES (20) keeps
-        messaging'): the doers, so never the victim of that record's offences."""
+        messaging'): the doers, so never the victim of that record's offences. Also a person
+        given the role word that did it ('his dad smacked him' ... 'Dad is Gary HOLT')."""
         doers: set[str] = set()
+        doer_roles: set[str] = set()
+        for doc in docs:
+            starts = [span.start for span in doc.spans.get(OFFENCES, [])]
+            for r in doc.user_data.get("crimedetect.roles", []):
+                if r["kind"] in ("relative", "suspect") and cls._does(doc, r["end"], starts):
+                    doer_roles.add(doc[r["end"] - 1].lower_)
         for entry, doc in enumerate(docs):
             starts = [span.start for span in doc.spans.get(OFFENCES, [])]
-            if not starts:
-                continue
             ends = [span.end for span in doc.spans.get(OFFENCES, [])]
+            roles_here = doc.user_data.get("crimedetect.roles", [])
             for p in persons[entry]:
+                if any(
+                    0 <= p["start"] - r["end"] <= 1 and doc[r["end"] - 1].lower_ in doer_roles
+                    for r in roles_here
+                ):
+                    doers.add(p["key"])
+                    continue
                 # 'punched by Lewis HOUGH', 'touched on the dance floor by Jamie SAVAGE'
                 by = p["start"] - 1
                 if by >= 0 and doc[by].lower_ == "by" and any(0 <= by - end <= 5 for end in ends):
                     doers.add(p["key"])
                     continue
-                for start in starts:
-                    if not (0 <= start - p["end"] <= 4):
-                        continue
-                    gap = doc[p["end"] : start]
-                    if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
-                        if _passive(gap, doc[start : start + 3]):
-                            continue  # 'Kyle was head-butted': the one it was done to
-                        doers.add(p["key"])
+                if cls._does(doc, p["end"], starts):
+                    doers.add(p["key"])
         return doers
+
+    def _of_pronoun_gender(
+        self, pronoun: str, default: str, named_before: list[str], people: dict[str, _Person]
+    ) -> str:
+        """'punched her' when the record's victim is a man: the last named woman before the
+        words who is not a doer, suspect or professional (and likewise 'him'); else the
+        record's victim. Only persons whose title or role word gives their gender count."""
+        wanted = _PRONOUN_GENDER.get(pronoun)
+        known = self._gender.get(default)
+        if wanted is None or known is None or known == wanted:
+            return default
+        matching = [
+            key
+            for key in named_before
+            if self._gender.get(key) == wanted
+            and key not in self._doers
+            and people[key].roles.isdisjoint({"suspect", "professional"})
+        ]
+        return matching[-1] if matching else default
+
+    @staticmethod
+    def _genders(docs: list[Doc], persons: list[list[dict[str, Any]]]) -> dict[str, str]:
+        """Each person's gender where a title or the role word before the name says it;
+        a person the text calls both is left out."""
+        said: dict[str, set[str]] = {}
+        for entry, doc in enumerate(docs):
+            for p in persons[entry]:
+                words = [doc[p["start"]].lower_] + ([doc[p["start"] - 1].lower_] if p["start"] > 0 else [])
+                for gender, lexicon in _GENDER_WORDS.items():
+                    if any(w.rstrip(".") in lexicon for w in words):
+                        said.setdefault(p["key"], set()).add(gender)
+        return {key: next(iter(g)) for key, g in said.items() if len(g) == 1}
+
+    @staticmethod
+    def _only_reporter(person: _Person | None) -> bool:
+        """Someone who only reported it (RP, caller), not called the victim or IP."""
+        return person is not None and "reporter" in person.roles and "victim" not in person.roles
 
     @staticmethod
     def _plural(doc: Doc, mention: Mention) -> bool:
@@ -320,7 +394,8 @@ class RecordReader:
             return default
         # 'X ... sexually abused her': an object pronoun points away from the name before
         # the offence words (often its doer) to the record's victim.
-        if any(w.strip(".,;:!?'\"") in ("her", "him", "them") for w in window[:4]) and default:
+        pronouns = [w.strip(".,;:!?'\"") for w in window[:4]]
+        if any(w in ("her", "him", "them") for w in pronouns) and default:
             # A relative relaying what happened to them ('RP states her daughter Kelsey BIRCH
             # told her that a man raped her'): the pronoun is the relative, not the reporter.
             relaying = [
@@ -334,10 +409,24 @@ class RecordReader:
             ]
             if relaying:
                 return max(relaying, key=lambda p: p["end"])["key"]
-            return default
+            # 'Leanne's partner punched her': the possessor of the doer is the pronoun.
+            possessor = [
+                p
+                for p in candidates
+                if p["end"] <= mention.token_start
+                and doc is not None
+                and p["end"] < len(doc)
+                and doc[p["end"]].lower_ in ("'s", "\u2019s")
+            ]
+            if possessor:
+                return max(possessor, key=lambda p: p["end"])["key"]
+            pronoun = next(w for w in pronouns if w in ("her", "him", "them"))
+            named_before = self._seen + [p["key"] for p in persons if p["end"] <= mention.token_start]
+            return self._of_pronoun_gender(pronoun, default, named_before, people)
         before = [p for p in candidates if p["end"] <= mention.token_start]
         if before:
             return max(before, key=lambda p: p["end"])["key"]
+        mention.victim_by_default = True
         return default
 
     # ---------------------------------------------------------------- judgement
@@ -463,6 +552,8 @@ class RecordReader:
             r["kind"] == "victim" for doc in docs for r in doc.user_data.get("crimedetect.roles", [])
         )
         default = self._default_victim(people, speaks_of_victim)
+        self._gender = self._genders(docs, persons)
+        self._seen = []
         mentions: list[Mention] = []
         cues: list[Mention] = []
         record_cues: list[dict[str, Any]] = []
@@ -473,6 +564,7 @@ class RecordReader:
                 for m in self._mentions(doc, entry, group):
                     m.victim = self._victim_of(m, persons[entry], people, default, author, text, doc)
                     sink.append(m)
+            self._seen.extend(p["key"] for p in persons[entry])
             for cue in doc.user_data.get(RECORD_CUES, []):
                 record_cues.append({**cue, "entry": entry})
         for m in cues:
@@ -493,6 +585,14 @@ class RecordReader:
         candidates: list[Candidate] = []
         dropped: list[tuple[Mention, str]] = []
         self._live_offences = [m for m in mentions if not m.excluded_by(self.effects)]
+        # An offence whose victim is an organisation ('left the shop without paying') is that
+        # organisation's in the whole record: the same offence told without naming anyone
+        # ('walked out with a basket of meat') is not a second crime against the reporter.
+        organisation_offences = {
+            self.rules[m.rule_id].category
+            for m in self._live_offences
+            if self.rules[m.rule_id].victim == "organisation"
+        }
         for m in mentions:
             rule = self.rules[m.rule_id]
             targets = {rule.category, rule.judge}
@@ -518,7 +618,11 @@ class RecordReader:
             victims = [m.victim or UNKNOWN]
             if rule.victim == "state":
                 victims = [STATE]
-            elif rule.victim == "organisation":
+            elif rule.victim == "organisation" or (
+                rule.category in organisation_offences
+                and category == rule.category
+                and (m.victim_by_default or self._only_reporter(people.get(m.victim or "")))
+            ):
                 victims = [ORGANISATION]
             elif self._plural(docs[m.entry], m):
                 named = [

@@ -195,6 +195,9 @@ class PhraseSet:
         self._by_num: list[_Entry] = []
         self._raw = Matcher(vocab, validate=True)
         self._has_raw = False
+        # Hashes a document must hold (as a lower-case form or lemma) for a raw pattern to
+        # match at all: the first tokens' literal values; None when one has none.
+        self._raw_first: set[int] | None = set()
         self._compiled: tuple[dict[int, _Group], dict[int, _Group], _Group | None] | None = None
         self.typo_min_length = 0  # >0: typo tolerance on (see enable_typos)
         self._typos: TypoIndex | None = None
@@ -308,6 +311,24 @@ class PhraseSet:
             else:
                 self._raw.add(rule_id, [[dict(token) for token in pattern]])
                 self._has_raw = True
+                self._add_raw_first(pattern[0] if pattern else {})
+
+    def _add_raw_first(self, token: dict[str, Any]) -> None:
+        """Remember the literal values a raw pattern's first token can take (see __call__)."""
+        if self._raw_first is None:
+            return
+        values: list[str] = []
+        for key, value in token.items():
+            if key.upper() in ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM"):
+                if isinstance(value, str):
+                    values.append(value)
+                elif isinstance(value, dict) and set(value) == {"IN"}:
+                    values.extend(value["IN"])
+        optional = token.get("OP") in ("?", "*")
+        if not values or optional:
+            self._raw_first = None  # no literal first word: always run the Matcher
+            return
+        self._raw_first.update(self.vocab.strings.add(v.lower()) for v in values)
 
     @staticmethod
     def _ends(
@@ -403,7 +424,7 @@ class PhraseSet:
                     end = self._ends(slots, 1, i + 1, lemmas, lowers, nums, n)
                     if end > i:
                         found.setdefault(rule_id, []).append((i, end))
-        if self._has_raw:
+        if self._has_raw and (self._raw_first is None or not self._raw_first.isdisjoint(lowers + lemmas)):
             strings = self.vocab.strings
             for match_id, start, end in self._raw(doc):
                 found.setdefault(strings[match_id], []).append((start, end))
