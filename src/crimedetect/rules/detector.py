@@ -115,7 +115,8 @@ class RuleDetector:
         workers = min(self.n_process, os.cpu_count() or 1)
         if workers <= 1 or len(records) < 2 * self.batch_size:
             return self._detect_here(records)
-        size = max(1, -(-len(records) // (workers * 4)))
+        # Small chunks keep both workers busy to the end (one 500-record chunk is ~1 s of work).
+        size = max(1, min(self.batch_size, -(-len(records) // (workers * 16))))
         chunks = [records[i : i + size] for i in range(0, len(records), size)]
         results = self._worker_pool(workers).map(_detect_chunk, chunks)
         return [found for chunk in results for found in chunk]
