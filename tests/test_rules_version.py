@@ -3,15 +3,13 @@ versions: the scan's ``--resume`` and the Spark engine compare it to decide what
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from crimedetect.contract import Record
 from crimedetect.rules import RuleDetector
-from crimedetect.rules.pipeline import default_config_path
-from crimedetect.rules.schema import default_rules_dir
+from crimedetect.rules.pipeline import copy_rules
 
 RECORD = Record.model_validate(
     {
@@ -26,16 +24,8 @@ RECORD = Record.model_validate(
 @pytest.fixture()
 def copied(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of the packaged rules and a config pointing every component at it."""
-    rules = tmp_path / "rules"
-    shutil.copytree(default_rules_dir(), rules)
-    config = (
-        default_config_path()
-        .read_text(encoding="utf-8")
-        .replace("rules_dir = null", f'rules_dir = "{rules}"')
-    )
-    path = tmp_path / "rules.cfg"
-    path.write_text(config, encoding="utf-8")
-    return rules, path
+    path = copy_rules(tmp_path)
+    return tmp_path / "rules", path
 
 
 def _declared(version: str) -> str:

@@ -173,17 +173,9 @@ def _same_files(local: Path, spark_dir: Path, names: Sequence[str]) -> None:
 def frozen_rules(folder: Path) -> str:
     """A copy of the packaged rules and a config that reads it: the rules may be edited while
     the tests run, and runs compared byte for byte must use the same rules."""
-    import shutil
-    from importlib import resources
+    from crimedetect.rules.pipeline import copy_rules
 
-    from crimedetect.rules.pipeline import default_config_path
-
-    rules = folder / "rules"
-    shutil.copytree(Path(str(resources.files("crimedetect") / "resources" / "rules")), rules)
-    config = default_config_path().read_text().replace("rules_dir = null", f'rules_dir = "{rules}"')
-    path = folder / "rules.cfg"
-    path.write_text(config)
-    return str(path)
+    return str(copy_rules(folder))
 
 
 @pytest.mark.slow

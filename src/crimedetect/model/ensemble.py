@@ -101,7 +101,7 @@ def _cell(
     if prefix == "cue":
         return float(any(arg in (getattr(d, "cues", None) or []) for d in mine))
     if name == "rule_score":
-        return max((float(d.score) for d in mine), default=0.0)
+        return rule_scores(mine).get(category, 0.0)
     if name.startswith(("model_logit", "model_margin")):
         value = float(_logit(np.array([p]))[0])
         if name.startswith("model_margin"):

@@ -62,8 +62,10 @@ class RuleDetector:
     def reader(self) -> RecordReader:
         if self._reader is None:
             nlp = self.nlp
-            offences, _, _ = load_rules_dir(self._rules_dir)
-            self._reader = RecordReader(offences, nlp.get_pipe("crimedetect_context").effects)
+            offences, _, victims = load_rules_dir(self._rules_dir)
+            self._reader = RecordReader(
+                offences, nlp.get_pipe("crimedetect_context").effects, victims.gender_words
+            )
         return self._reader
 
     @property

@@ -9,6 +9,7 @@ words, the qualifiers weighed and the judgement made.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,18 +27,6 @@ _LINKS = frozenset(
 )
 ORGANISATION = "organisation"
 UNKNOWN = "unknown"
-#: Titles and role words that say a named person's gender ('Mrs', 'his wife Jo ROOK'), for
-#: telling 'punched her' from 'kicked him' when the record names a man and a woman.
-_GENDER_WORDS = {
-    "female": frozenset(
-        "mrs ms miss wife mother mum daughter sister girlfriend grandmother nan aunt niece woman"
-        " girl female lady stepmother".split()
-    ),
-    "male": frozenset(
-        "mr master husband father dad son brother boyfriend grandfather grandad uncle nephew man"
-        " boy male stepfather stepdad".split()
-    ),
-}
 _PRONOUN_GENDER = {"her": "female", "him": "male"}
 
 
@@ -158,9 +147,15 @@ class _Person:
 class RecordReader:
     """Reads one record's processed entries; holds the rule metadata it needs."""
 
-    def __init__(self, offences: OffencePatterns, effects: dict[str, str]) -> None:
+    def __init__(
+        self,
+        offences: OffencePatterns,
+        effects: dict[str, str],
+        gender_words: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.rules = {rule.id: rule for rule in offences.rules}
         self.effects = effects
+        self.gender_words = {g: frozenset(w.lower() for w in ws) for g, ws in (gender_words or {}).items()}
         self._doers: set[str] = set()
         self._live_offences: list[Mention] = []
         self._gender: dict[str, str] = {}
@@ -307,15 +302,14 @@ class RecordReader:
         ]
         return matching[-1] if matching else default
 
-    @staticmethod
-    def _genders(docs: list[Doc], persons: list[list[dict[str, Any]]]) -> dict[str, str]:
+    def _genders(self, docs: list[Doc], persons: list[list[dict[str, Any]]]) -> dict[str, str]:
         """Each person's gender where a title or the role word before the name says it;
         a person the text calls both is left out."""
         said: dict[str, set[str]] = {}
         for entry, doc in enumerate(docs):
             for p in persons[entry]:
                 words = [doc[p["start"]].lower_] + ([doc[p["start"] - 1].lower_] if p["start"] > 0 else [])
-                for gender, lexicon in _GENDER_WORDS.items():
+                for gender, lexicon in self.gender_words.items():
                     if any(w.rstrip(".") in lexicon for w in words):
                         said.setdefault(p["key"], set()).add(gender)
         return {key: next(iter(g)) for key, g in said.items() if len(g) == 1}

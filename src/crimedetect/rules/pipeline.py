@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -18,6 +19,21 @@ from crimedetect.rules.schema import file_digest, rules_dir_digest
 def default_config_path() -> Path:
     """The packaged ``default.cfg``."""
     return Path(str(resources.files("crimedetect") / "rules" / "default.cfg"))
+
+
+def copy_rules(folder: str | Path) -> Path:
+    """Copy the packaged rule files to ``folder/rules`` and write ``folder/rules.cfg`` reading
+    them; returns the config path. An analyst's editable copy, or rules frozen for runs that
+    must compare byte for byte while the packaged rules change."""
+    from crimedetect.rules.schema import default_rules_dir
+
+    folder = Path(folder)
+    rules = folder / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    config = default_config_path().read_text(encoding="utf-8")
+    path = folder / "rules.cfg"
+    path.write_text(config.replace("rules_dir = null", f'rules_dir = "{rules}"'), encoding="utf-8")
+    return path
 
 
 def build_pipeline(

@@ -254,6 +254,9 @@ class VictimLexicon(_Strict):
     place_words: list[str] = Field(default_factory=list)
     #: words after which 'to/with Firstname SURNAME' is a person, not an address ('spoke to')
     person_verbs: list[str] = Field(default_factory=list)
+    #: titles and role words that say a named person's gender ('Mrs', 'his wife Jo ROOK'),
+    #: for telling 'punched her' from 'kicked him'
+    gender_words: dict[Literal["female", "male"], list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> VictimLexicon:
