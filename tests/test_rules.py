@@ -129,6 +129,19 @@ def test_undeclared_qualifier_is_rejected(tmp_path: Path) -> None:
         load_rule_file(path)
 
 
+def test_context_rule_may_name_offence_rules_that_exist(tmp_path: Path) -> None:
+    """``applies_to`` may name an offence rule id; one not in offence_patterns.yaml is refused."""
+    _, context, _ = load_rules_dir(None)
+    assert "harassment.controlling" in context.rule_targets()
+    rules = _copy_rules(tmp_path)
+    path = rules / "context_rules.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"][0]["applies_to"] = ["harassment.no_such_rule"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(RuleFileError, match="harassment.no_such_rule"):
+        load_rules_dir(str(rules))
+
+
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
     path = tmp_path / "victims.yaml"
     path.write_text("version: '1'\ntitles: [Mr\nroles: []\n")
@@ -361,9 +374,18 @@ def test_worker_processes_give_the_same_result() -> None:
     records = [_record(f"W-{i}", texts[i % 4]) for i in range(24)]
     one = RuleDetector(batch_size=4).detect(records)
     with RuleDetector(n_process=2, batch_size=4) as parallel:
+        here = parallel._detect_here
+        shares: list[int] = []  # the chunks this process detects itself, from the back
+
+        def counted(chunk: list[Record]) -> list[list[Disclosure]]:
+            shares.append(len(chunk))
+            return here(chunk)
+
+        parallel._detect_here = counted  # type: ignore[method-assign]
         two = parallel.detect(records)
         again = parallel.detect(records[::-1])[::-1]  # the same worker pool, reused
     assert parallel._pool is None  # closed on leaving the block
+    assert 0 < sum(shares) < 2 * len(records)  # the worker and this process both detected
     dumped = [[d.model_dump() for d in f] for f in one]
     assert (
         dumped == [[d.model_dump() for d in f] for f in two] == [[d.model_dump() for d in f] for f in again]
@@ -423,6 +445,16 @@ def test_rules_beat_keywords_on_dev(dev_dir: Path) -> None:
 
     results, _ = run(dev_dir)
     assert results["rules"]["all"].micro()[2] > results["keyword"]["all"].micro()[2]
+
+
+def test_quality_scores_one_batch_and_prints_one_part(capsys: pytest.CaptureFixture[str]) -> None:
+    from crimedetect.rules.quality import main
+
+    blind = Path(__file__).resolve().parents[1] / "data" / "blind"
+    main(["--dev", str(blind), "--id-prefix", "BL-A-", "--part", "all"])
+    out = capsys.readouterr().out
+    assert "### all (50 records)" in out
+    assert "### development" not in out and "### held_out" not in out
 
 
 # ------------------------------------------------------------------ CLI

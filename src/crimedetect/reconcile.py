@@ -54,8 +54,9 @@ from crimedetect.contract import (
 )
 from crimedetect.hocr import category_for_code, counting_edition, severity_rank
 
-#: In every flag's ``versions``; 2: links between records are symmetric in all engines.
-RECONCILE_VERSION = "reconcile-2"
+#: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
+#: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue.
+RECONCILE_VERSION = "reconcile-3"
 
 # --------------------------------------------------------------------------- settings
 
@@ -865,10 +866,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="with --oracle: also call a crime recorded as MORE serious than disclosed misclassified",
     )
+    parser.add_argument(
+        "--part",
+        choices=["all", "development", "held_out"],
+        default="all",
+        help="score only this part of the dev set (crimedetect.rules.quality.part: rules are "
+        "written against the development part; the held-out part stays unread)",
+    )
+    parser.add_argument(
+        "--id-prefix", default="", help="score only records whose id starts with this (e.g. BL-B-)"
+    )
     args = parser.parse_args(argv)
     records = load_all(args.records, "records")
     crimes = load_all(args.crimes, "crimes")
     audits = load_all(args.audits, "audits")
+    if args.part != "all" or args.id_prefix:
+        from crimedetect.rules.quality import part
+
+        def kept(record_id: str) -> bool:
+            return record_id.startswith(args.id_prefix) and args.part in ("all", part(record_id))
+
+        records = [r for r in records if kept(r.record_id)]
+        audits = [a for a in audits if kept(a.record_id)]
     if args.oracle:
         index = CrimeIndex.build(crimes)
         by_id = {a.record_id: a for a in audits}
@@ -885,7 +904,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         flags = scan_records(records, crimes, KeywordBaselineDetector())
     elif args.flags:
-        flags = load_all(args.flags, "flags")
+        kept = {r.record_id for r in records}
+        flags = [f for f in load_all(args.flags, "flags") if f.record_id in kept]
     else:
         parser.error("give --flags, --oracle or --baseline")
     quality = finding_quality(

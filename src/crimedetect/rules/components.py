@@ -95,7 +95,8 @@ class ContextQualifier:
     (``record``: the assembly step applies those), cut at ``max_scope`` tokens and at the first
     terminator. A pseudo-trigger ('no further action', 'not only') that overlaps a trigger of
     the same qualifier cancels it. ``applies_to`` limits a rule to some categories,
-    judgements or cues (a terminator's ``applies_to`` names the qualifiers it ends).
+    judgements, cues or offence rule ids (a terminator's ``applies_to`` names the qualifiers
+    it ends).
     """
 
     def __init__(self, nlp: Language, name: str, rules_dir: str | None = None) -> None:
@@ -117,12 +118,12 @@ class ContextQualifier:
 
     def _targets(self, span: Span, group: str) -> frozenset[str]:
         """What a trigger's ``applies_to`` and ``except_for`` are compared with: the span's
-        category or cue, and an offence rule's judgement (cached per label and rule id)."""
+        category or cue, and an offence rule's judgement and id (cached per label and rule id)."""
         key = (group, span.label, span.id)
         found = self._target_sets.get(key)
         if found is None:
             if group == OFFENCES:
-                found = frozenset({span.label_, self.judge.get(span.id_, "none")})
+                found = frozenset({span.label_, self.judge.get(span.id_, "none"), span.id_})
             else:
                 found = frozenset({span.label_})
             self._target_sets[key] = found
@@ -273,9 +274,12 @@ class PersonFinder:
             if not (match.group("title") or match.group("first")):
                 continue
             before = text[max(0, match.start() - 40) : match.start()].split()
+            # 'at Asda HARROWFORD' is a place; 'Adult Social Care. Katie HAYES' is a person (the
+            # place word ends a sentence or a clause).
             if (
                 before
-                and before[-1].lower().strip(",.") in self.place_words
+                and before[-1][-1] not in ".,;:"
+                and before[-1].lower() in self.place_words
                 and not (len(before) > 1 and before[-2].lower().strip(",.") in self.person_verbs)
             ):
                 continue

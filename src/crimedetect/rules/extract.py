@@ -17,7 +17,15 @@ from spacy.attrs import ORTH
 from spacy.tokens import Doc
 
 from crimedetect.contract import Record
-from crimedetect.rules.components import CUES, OFFENCES, PERSONS, QUALIFIERS, RECORD_CUES, _sentences
+from crimedetect.rules.components import (
+    _AUXILIARIES,
+    CUES,
+    OFFENCES,
+    PERSONS,
+    QUALIFIERS,
+    RECORD_CUES,
+    _sentences,
+)
 from crimedetect.rules.schema import OffencePatterns
 
 STATE = "State (no individual victim)"
@@ -26,8 +34,13 @@ _LINKS = frozenset(
     {"has", "had", "have", "been", "then", "also", "just", "now", "allegedly", "again", "keeps", "was"}
 )
 ORGANISATION = "organisation"
+#: Categories whose victim is the business when the person named speaks for it (a manager).
+_ORGANISATION_PROPERTY = frozenset({"criminal_damage_arson", "theft"})
 UNKNOWN = "unknown"
 _PRONOUN_GENDER = {"her": "female", "him": "male"}
+_SUBJECT_GENDER = {"she": "female", "he": "male"}
+#: Words before a name that make it the one a doer went at ('came at Bethany', 'went for Bilal').
+_AIMED_AT = frozenset({"at", "for", "towards", "on"})
 
 
 _AGE_IN_TEXT = re.compile(
@@ -49,9 +62,22 @@ def _age_in_sentence(text: str, mention: Mention) -> int | None:
     return min(ages) if ages else None
 
 
-#: Verbs by which a relative relays their own account to the reporter.
+#: Verbs by which a person relays their own account ('Kelsey told her that', 'Mason stated that').
 _RELAYING = frozenset(
-    {"told", "tells", "said", "says", "disclosed", "discloses", "reported", "informed", "alleged", "alleges"}
+    {
+        "told",
+        "tells",
+        "said",
+        "says",
+        "stated",
+        "states",
+        "disclosed",
+        "discloses",
+        "reported",
+        "informed",
+        "alleged",
+        "alleges",
+    }
 )
 
 _PASSIVE_AUX = frozenset({"was", "were", "been", "being", "got", "get", "gets"})
@@ -83,6 +109,42 @@ def _own_account(text: str, mention: Mention) -> bool:
 def _is_first_name(first: str) -> bool:
     """A first name, not an initial ('S', 'T.')."""
     return len(first.rstrip(".")) > 1
+
+
+def _role_of(doc: Doc, role_end: int, name_start: int) -> bool:
+    """A role word ending at ``role_end`` names the person starting at ``name_start``: only
+    punctuation or 'is/was' between ('IP - Dean', 'susp is PIKE'), not a verb ('s/o has
+    pushed Daniel': the role word is the doer's, the name the victim's)."""
+    return all(not t.is_alpha or t.lower_ in _AUXILIARIES for t in doc[role_end:name_start])
+
+
+_APPOSITION = frozenset(
+    {"his", "her", "their", "the", "ip", "victim", "wife", "husband", "partner", "son", "daughter"}
+)
+
+
+def _apposition(doc: Doc, end: int, start: int) -> bool:
+    """Only punctuation, possessives and role words between ``end`` and ``start``."""
+    return all(not t.is_alpha or t.lower_ in _APPOSITION for t in doc[end:start])
+
+
+#: Words between a victim role word and the name it gives ('IP is Greggs', 'Aggrieved - Boots').
+_NAMING = frozenset({"is", "-", ":", "=", "was"})
+
+
+def _business_as_victim(doc: Doc, persons: list[dict[str, Any]]) -> bool:
+    """A victim role word naming a capitalised word that is no person ('IP is Greggs',
+    'Aggrieved - Boots'): the victim is a business."""
+    taken = {i for p in persons for i in range(p["start"], p["end"])}
+    for role in doc.user_data.get("crimedetect.roles", []):
+        if role["kind"] != "victim":
+            continue
+        i = role["end"]
+        while i < len(doc) and doc[i].lower_ in _NAMING:
+            i += 1
+        if i < len(doc) and i > role["end"] and doc[i].is_title and i not in taken:
+            return True
+    return False
 
 
 @dataclass
@@ -194,6 +256,11 @@ class RecordReader:
         by_surname: dict[str, set[str]] = {}
         by_first: dict[str, set[str]] = {}
         raw = [list(doc.user_data.get(PERSONS, [])) for doc in docs]
+        # 'Mr HUSSAIN' is the one Imran HUSSAIN named in full anywhere in the record, before
+        # or after (not a second person, so not a second victim)
+        for m in (m for mentions in raw for m in mentions if _is_first_name(m["first"])):
+            by_surname.setdefault(m["surname"], set()).add(m["name"])
+            by_first.setdefault(m["first"].split()[0], set()).add(m["name"])
         order = 0
         for mentions in raw:
             for m in mentions:
@@ -201,13 +268,10 @@ class RecordReader:
                 if key == m["surname"] and len(by_surname.get(key, ())) == 1:
                     key = next(iter(by_surname[key]))
                 m["key"] = key
-                person = people.setdefault(key, _Person(key=key, name=m["name"], order=order))
+                person = people.setdefault(key, _Person(key=key, name=key, order=order))
                 order += 1
                 person.roles.update(m["roles"])
                 person.age = person.age if person.age is not None else m["age"]
-                if _is_first_name(m["first"]):
-                    by_surname.setdefault(m["surname"], set()).add(key)
-                    by_first.setdefault(m["first"].split()[0], set()).add(key)
         # Bare surnames (PIKE) and first names (Dean) of people named in full elsewhere.
         strings = docs[0].vocab.strings if docs else None
         lookup: dict[int, str] = {}
@@ -222,7 +286,13 @@ class RecordReader:
                     key = lookup.get(orth)
                     if key is None or i in taken:
                         continue
-                    roles = [m["kind"] for m in roles_here if m["end"] <= i and i - m["end"] <= 2]
+                    # 'IP - Dean', 'susp is PIKE'; not 's/o has pushed Daniel' (a verb between:
+                    # the role word is the doer's, the name the victim's)
+                    roles = [
+                        m["kind"]
+                        for m in roles_here
+                        if m["end"] <= i and i - m["end"] <= 2 and _role_of(doc, m["end"], i)
+                    ]
                     if "suspect" in roles:
                         people[key].roles.add("suspect")
                     raw[entry].append(
@@ -269,7 +339,9 @@ class RecordReader:
             roles_here = doc.user_data.get("crimedetect.roles", [])
             for p in persons[entry]:
                 if any(
-                    0 <= p["start"] - r["end"] <= 1 and doc[r["end"] - 1].lower_ in doer_roles
+                    0 <= p["start"] - r["end"] <= 1
+                    and doc[r["end"] - 1].lower_ in doer_roles
+                    and _role_of(doc, r["end"], p["start"])
                     for r in roles_here
                 ):
                     doers.add(p["key"])
@@ -319,6 +391,34 @@ class RecordReader:
         """Someone who only reported it (RP, caller), not called the victim or IP."""
         return person is not None and "reporter" in person.roles and "victim" not in person.roles
 
+    def _denials(
+        self, mentions: list[Mention], persons: list[list[dict[str, Any]]], people: dict[str, _Person]
+    ) -> set[tuple[str, str, int]]:
+        """(victim, category, entry) of offences the victim says did not happen: a negated
+        mention ('he has never hit her') in a sentence that names its victim and no suspect
+        ('Stacey DRAPER seen alone, ... he has never hit her'), not a suspect's denial."""
+        denials: set[tuple[str, str, int]] = set()
+        for m in mentions:
+            if not m.has("negated") or not m.victim:
+                continue
+            low, high = m.sentence
+            named = [p for p in persons[m.entry] if low <= p["start"] < high]
+            if any(p["key"] == m.victim for p in named) and not any(
+                p["key"] in self._doers or "suspect" in people[p["key"]].roles for p in named
+            ):
+                denials.add((m.victim, self.rules[m.rule_id].category, m.entry))
+        return denials
+
+    @staticmethod
+    def _for_organisation(category: str, person: _Person | None) -> bool:
+        """Damage or theft whose victim speaks for a business (a manager): the business's."""
+        return (
+            category in _ORGANISATION_PROPERTY
+            and person is not None
+            and "organisation" in person.roles
+            and "victim" not in person.roles
+        )
+
     @staticmethod
     def _plural(doc: Doc, mention: Mention) -> bool:
         """Whether the mention's sentence speaks of several victims ('both', 'all three')."""
@@ -333,7 +433,9 @@ class RecordReader:
         """The record's victim when a mention names none: the person called IP or victim;
         else, when the text speaks of an IP without naming one, the person officers went to
         see ('Spoke to Fatima REID'), not a neighbour who called it in; else a reporter who is
-        not a relative; else the first named person. Never a suspect or professional."""
+        not a relative; else the first named person who did not call it in (a neighbour or
+        relative reporting what happened to someone else is no victim); else the first named
+        person. Never a suspect or professional."""
         ranked = sorted(people.values(), key=lambda p: p.order)
 
         def ok(p: _Person) -> bool:
@@ -343,11 +445,68 @@ class RecordReader:
             lambda p: "victim" in p.roles,
             lambda p: speaks_of_victim and "contacted" in p.roles and "reporter" not in p.roles,
             lambda p: "reporter" in p.roles and "relative" not in p.roles,
+            lambda p: "reporter" not in p.roles,
             lambda p: True,
         ):
             for person in ranked:
                 if test(person) and ok(person):
                     return person.key
+        return None
+
+    @staticmethod
+    def _relaying(
+        candidates: list[dict[str, Any]], mention: Mention, people: dict[str, _Person], doc: Doc | None
+    ) -> list[dict[str, Any]]:
+        """Persons named before the offence words who tell them ('Kelsey BIRCH told her that',
+        'Joanne KEMP has now told OIC that'): a relaying verb within four words of the name.
+        Never a reporter (who tells what happened to others)."""
+        if doc is None:
+            return []
+        return [
+            p
+            for p in candidates
+            if p["end"] <= mention.token_start
+            and "reporter" not in people[p["key"]].roles
+            and any(t.lower_ in _RELAYING for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)])
+        ]
+
+    def _object_before(
+        self,
+        pronoun: str,
+        candidates: list[dict[str, Any]],
+        mention: Mention,
+        people: dict[str, _Person],
+        doc: Doc | None,
+    ) -> str | None:
+        """The nearest person named before the offence words, of the object pronoun's gender
+        (or unknown), with no other offence words between ('Connor touched her ..., she
+        pushed him off' is not Connor's), when the doer went at them ('YATES went for Bilal
+        outside and punched him') or, not a reporter, a subject pronoun of someone else
+        stands between ('sent Freya a text saying he was going to kill her')."""
+        if doc is None:
+            return None
+        offence_starts = [span.start for span in doc.spans.get(OFFENCES, [])]
+        wanted = _PRONOUN_GENDER.get(pronoun)
+        for p in sorted(candidates, key=lambda p: p["end"], reverse=True):
+            if p["end"] > mention.token_start:
+                continue
+            if any(p["end"] <= start < mention.token_start for start in offence_starts):
+                return None
+            gender = self._gender.get(p["key"])
+            if gender is not None and wanted is not None and gender != wanted:
+                continue
+            if p["start"] > 0 and doc[p["start"] - 1].lower_ in _AIMED_AT:
+                return str(p["key"])
+            if "reporter" in people[p["key"]].roles:
+                continue
+            subjects = {
+                _SUBJECT_GENDER[t.lower_]
+                for t in doc[p["end"] : mention.token_start]
+                if t.lower_ in _SUBJECT_GENDER
+            }
+            if subjects and (gender is None or gender not in subjects):
+                return str(p["key"])
+            return None
         return None
 
     def _victim_of(
@@ -370,10 +529,15 @@ class RecordReader:
                 continue
             if "suspect" in p["roles"] or ("suspect" in person.roles and "victim" not in person.roles):
                 continue
-            if p["key"] in self._doers:
-                continue
+            if p["key"] in self._doers and "victim" not in person.roles:
+                continue  # (an IP read as a doer: 'launched a plate at Keith hitting him')
             candidates.append(p)
         after = [p for p in candidates if p["start"] > mention.token_start]
+        if doc is not None and text[mention.start : mention.end].lower().split()[-1:] in (["her"], ["him"]):
+            # 'NOLAN has slapped her and when her son Bradley tried to stop him': the words
+            # name their object; a person named after is it only in apposition ('punched
+            # her, his wife Jo ROOK').
+            after = [p for p in after if _apposition(doc, mention.token_end, p["start"])]
         if after:
             return min(after, key=lambda p: p["start"])["key"]
         # 'spat at me', 'touched my ...': the writer of the entry. An officer writing in
@@ -385,22 +549,23 @@ class RecordReader:
             officer = bool(author) and str(author).upper().startswith(("PC", "DC", "PCSO", "SGT", "DS"))
             if officer and not quoted:
                 return author
+            # 'Joanne KEMP has now told OIC that 'he punched me'': the speaker named before.
+            speaker = self._relaying(candidates, mention, people, doc) if quoted else []
+            if speaker:
+                return max(speaker, key=lambda p: p["end"])["key"]
             return default
         # 'X ... sexually abused her': an object pronoun points away from the name before
         # the offence words (often its doer) to the record's victim.
-        pronouns = [w.strip(".,;:!?'\"") for w in window[:4]]
+        # ... within the offence words too ('launched a TV remote at her')
+        words = window[:4] + text[mention.start : mention.end].lower().split()
+        pronouns = [w.strip(".,;:!?'\"") for w in words]
         if any(w in ("her", "him", "them") for w in pronouns) and default:
             # A relative relaying what happened to them ('RP states her daughter Kelsey BIRCH
             # told her that a man raped her'): the pronoun is the relative, not the reporter.
-            relaying = [
-                p
-                for p in candidates
-                if p["end"] <= mention.token_start
-                and "relative" in p["roles"]
-                and "reporter" not in people[p["key"]].roles
-                and doc is not None
-                and any(t.lower_ in _RELAYING for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)])
-            ]
+            # ... or anyone not a reporter who tells it ('Kerry RILEY called in and disclosed
+            # that s/o has threatened to kill her').
+            telling = self._relaying(candidates, mention, people, doc)
+            relaying = [p for p in telling if "relative" in p["roles"]] or telling
             if relaying:
                 return max(relaying, key=lambda p: p["end"])["key"]
             # 'Leanne's partner punched her': the possessor of the doer is the pronoun.
@@ -415,6 +580,11 @@ class RecordReader:
             if possessor:
                 return max(possessor, key=lambda p: p["end"])["key"]
             pronoun = next(w for w in pronouns if w in ("her", "him", "them"))
+            # 'CHAUHAN sent Freya a text saying he was going to kill her': a person named before
+            # a subject pronoun ('he') that is someone else is who it was done to.
+            told = self._object_before(pronoun, candidates, mention, people, doc)
+            if told:
+                return told
             named_before = self._seen + [p["key"] for p in persons if p["end"] <= mention.token_start]
             return self._of_pronoun_gender(pronoun, default, named_before, people)
         before = [p for p in candidates if p["end"] <= mention.token_start]
@@ -561,6 +731,11 @@ class RecordReader:
             self._seen.extend(p["key"] for p in persons[entry])
             for cue in doc.user_data.get(RECORD_CUES, []):
                 record_cues.append({**cue, "entry": entry})
+        # A cue (an injury) is the person its sentence names; one naming nobody, in a record
+        # whose offences are against several people, is the last of them named before it in
+        # the entry ('Keith punched Bradley in the face. ... Son's eye is swelling up' is
+        # Bradley's), else anyone's.
+        victims_named = {m.victim for m in mentions if m.victim and not m.excluded_by(self.effects)}
         for m in cues:
             low, high = m.sentence
             named = [
@@ -569,27 +744,38 @@ class RecordReader:
                 if low <= p["start"] < high and people[p["key"]].roles.isdisjoint({"suspect", "professional"})
             ]
             m.victim = named[0]["key"] if len(named) == 1 else None
+            if not named and len(victims_named) >= 2:
+                before = [p for p in persons[m.entry] if p["end"] <= low and p["key"] in victims_named]
+                m.victim = max(before, key=lambda p: p["end"])["key"] if before else None
         age_of = {key: p.age for key, p in people.items()}
         found_cues = {c["qualifier"] for c in record_cues}
         # A third party's report the victim does not confirm may stay an incident (CRI); not
         # when a professional reported it in role (NCRS: recorded without confirmation).
-        unconfirmed = (
-            "victim_denies" in found_cues and "third_party" in found_cues and "professional" not in found_cues
-        )
+        third_party = "third_party" in found_cues and "professional" not in found_cues
+        unconfirmed = third_party and "victim_denies" in found_cues
+        # ... nor one the victim, when traced, says did not happen (NCRS: no crime).
+        denials = self._denials(mentions, persons, people) if third_party else set()
         candidates: list[Candidate] = []
         dropped: list[tuple[Mention, str]] = []
         self._live_offences = [m for m in mentions if not m.excluded_by(self.effects)]
         # An offence whose victim is an organisation ('left the shop without paying') is that
         # organisation's in the whole record: the same offence told without naming anyone
         # ('walked out with a basket of meat') is not a second crime against the reporter.
+        # So is damage or theft told by someone who speaks for a business ('Ladbrokes manager
+        # Mr Paul ROYLE confirms ... through their front window').
         organisation_offences = {
             self.rules[m.rule_id].category
             for m in self._live_offences
             if self.rules[m.rule_id].victim == "organisation"
+            or self._for_organisation(self.rules[m.rule_id].category, people.get(m.victim or ""))
         }
+        # ... and a business called the IP ('IP is Greggs', 'Aggrieved - Boots') is the victim
+        # of the property crimes told without naming anyone else.
+        if any(_business_as_victim(doc, persons[entry]) for entry, doc in enumerate(docs)):
+            organisation_offences |= _ORGANISATION_PROPERTY | {"burglary"}
         for m in mentions:
             rule = self.rules[m.rule_id]
-            targets = {rule.category, rule.judge}
+            targets = {rule.category, rule.judge, m.rule_id}
             for cue in record_cues:
                 if self.effects.get(cue["qualifier"]) == "exclude" and (
                     not cue["applies_to"] or targets & set(cue["applies_to"])
@@ -603,19 +789,32 @@ class RecordReader:
             if category is None:
                 dropped.append((m, "judged: " + why))
                 continue
-            if unconfirmed and rule.victim == "person" and not _own_account(record.entries[m.entry].text, m):
+            denied = any(
+                (victim, kind) == (m.victim, rule.category) and entry > m.entry
+                for victim, kind, entry in denials
+            )
+            if (
+                (unconfirmed or denied)
+                and rule.victim == "person"
+                and not _own_account(record.entries[m.entry].text, m)
+            ):
                 if category != "rape":
-                    dropped.append((m, "judged: third-party report the victim does not confirm"))
+                    says = "denies" if denied else "does not confirm"
+                    dropped.append((m, f"judged: third-party report the victim {says}"))
                     continue
                 # A rape report is never dropped: unconfirmed, it needs an N100 if not recorded.
                 used = [*used, "unconfirmed", "victim_denies"]
             victims = [m.victim or UNKNOWN]
             if rule.victim == "state":
                 victims = [STATE]
-            elif rule.victim == "organisation" or (
-                rule.category in organisation_offences
-                and category == rule.category
-                and (m.victim_by_default or self._only_reporter(people.get(m.victim or "")))
+            elif (
+                rule.victim == "organisation"
+                or self._for_organisation(category, people.get(m.victim or ""))
+                or (
+                    rule.category in organisation_offences
+                    and category == rule.category
+                    and (m.victim_by_default or self._only_reporter(people.get(m.victim or "")))
+                )
             ):
                 victims = [ORGANISATION]
             elif self._plural(docs[m.entry], m):
@@ -632,7 +831,7 @@ class RecordReader:
                     c["qualifier"]
                     for c in record_cues
                     if self.effects.get(c["qualifier"]) == "mark"
-                    and (not c["applies_to"] or {category, rule.category, rule.judge} & set(c["applies_to"]))
+                    and (not c["applies_to"] or {category, *targets} & set(c["applies_to"]))
                 }
             )
             for victim in victims:

@@ -149,12 +149,17 @@ def n100_report(disclosure: Disclosure, cues: set[str], blocking: set[str]) -> b
     return str(disclosure.category) == "rape" and bool(found & cues) and not found & blocking
 
 
-def run(dev_dir: Path, config_path: str | None = None) -> tuple[dict[str, dict[str, Scores]], list[Record]]:
-    """Rules and keyword baseline on a labelled directory (records.jsonl, audits.jsonl)."""
+def run(
+    dev_dir: Path, config_path: str | None = None, id_prefix: str = ""
+) -> tuple[dict[str, dict[str, Scores]], list[Record]]:
+    """Rules and keyword baseline on a labelled directory (records.jsonl, audits.jsonl),
+    on the records whose id starts with ``id_prefix`` (all by default)."""
     from crimedetect.io import load_all
     from crimedetect.rules import RuleDetector, keyword_baseline
 
-    records: list[Record] = load_all(dev_dir / "records.jsonl", "records")
+    records: list[Record] = [
+        r for r in load_all(dev_dir / "records.jsonl", "records") if r.record_id.startswith(id_prefix)
+    ]
     audits = {a.record_id: a for a in load_all(dev_dir / "audits.jsonl", "audits")}
     from crimedetect.reconcile import load_settings
 
@@ -180,9 +185,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dev", type=Path, default=Path("../shared/data/dev"))
     parser.add_argument("--config", default=None)
     parser.add_argument("--json", action="store_true", help="print micro scores as JSON too")
+    parser.add_argument(
+        "--id-prefix", default="", help="score only records whose id starts with this (e.g. BL-B-)"
+    )
+    parser.add_argument(
+        "--part",
+        choices=["all", DEVELOPMENT, HELD_OUT],
+        action="append",
+        help="print only this part's table (repeatable; default: all three)",
+    )
     args = parser.parse_args(argv)
-    results, _ = run(args.dev, args.config)
-    for split in ("all", DEVELOPMENT, HELD_OUT):
+    results, _ = run(args.dev, args.config, args.id_prefix)
+    for split in args.part or ("all", DEVELOPMENT, HELD_OUT):
         print(f"\n### {split} ({results['rules'][split].records} records)\n")
         print(table(results, split))
     if args.json:

@@ -17,6 +17,7 @@ Patterns come in two forms:
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -172,6 +173,9 @@ class Qualifier(_Strict):
     description: str = ""
 
 
+_RULE_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+
+
 class ContextRule(_Strict):
     """A ConText rule: trigger patterns, a qualifier, a direction and a scope."""
 
@@ -211,12 +215,18 @@ class ContextRules(_Strict):
                     f"rule {rule.id}: qualifier {rule.qualifier!r} is not declared under qualifiers"
                 )
             for target in rule.applies_to + rule.except_for:
-                if target not in targets:
+                # An offence rule id ('harassment.controlling') is checked against
+                # offence_patterns.yaml when the rules directory is loaded.
+                if target not in targets and not _RULE_ID.match(target):
                     raise ValueError(
                         f"rule {rule.id}: applies_to {target!r} is not a category, "
-                        "judgement, cue or qualifier"
+                        "judgement, cue, qualifier or offence rule id"
                     )
         return self
+
+    def rule_targets(self) -> set[str]:
+        """The offence rule ids named in ``applies_to`` or ``except_for``."""
+        return {t for rule in self.rules for t in rule.applies_to + rule.except_for if _RULE_ID.match(t)}
 
 
 class RoleRule(_Strict):
@@ -390,11 +400,15 @@ def _load_rules_dir(
     directory: str | None, _digest: str
 ) -> tuple[OffencePatterns, ContextRules, VictimLexicon]:
     base = _dir(directory)
-    return (
-        load_rule_file(base / "offence_patterns.yaml"),
-        load_rule_file(base / "context_rules.yaml"),
-        load_rule_file(base / "victims.yaml"),
-    )
+    offences = load_rule_file(base / "offence_patterns.yaml")
+    context = load_rule_file(base / "context_rules.yaml")
+    unknown = sorted(context.rule_targets() - {rule.id for rule in offences.rules})
+    if unknown:
+        raise RuleFileError(
+            f"{base / 'context_rules.yaml'}: applies_to/except_for name offence rules not in "
+            f"offence_patterns.yaml: {', '.join(unknown)}"
+        )
+    return offences, context, load_rule_file(base / "victims.yaml")
 
 
 def load_counting(directory: str | None = None) -> CountingSettings:
