@@ -60,3 +60,21 @@ def test_phrase_set_matches_as_spacy_matcher(group: str) -> None:
         assert set(ours(doc)) == expected, doc.text
         checked += bool(expected)
     assert checked > 50  # the texts exercise the patterns
+
+
+def test_raw_pattern_runs_only_when_the_doc_holds_every_required_word() -> None:
+    """The word filter in front of spaCy's Matcher skips docs that lack a required word and
+    keeps those that hold them, whatever their case; optional tokens need nothing."""
+    nlp = build_pipeline()
+    phrases = PhraseSet(nlp.vocab, nlp.tokenizer)
+    pattern = [{"LOWER": "tenancy"}, {"LOWER": {"IN": ["officer", "officers"]}}, {"IS_PUNCT": True, "OP": "?"}]
+    phrases.add("role.professional", [pattern])
+    ours_only = ["crimedetect_offences", "crimedetect_context", "crimedetect_victims"]
+
+    def spans(text: str) -> list[tuple[str, int, int]]:
+        return list(phrases(nlp(text, disable=ours_only)))
+
+    assert spans("Spoke to Jo HART, Tenancy Officer, at the flat.")
+    assert spans("The TENANCY OFFICERS attended.")
+    assert spans("The tenancy agreement was signed.") == []
+    assert spans("An officer attended.") == []

@@ -24,7 +24,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from crimedetect.rules.language import SENTENCES, lemma_table, token_sentences, uses_lookups
-from crimedetect.rules.matching import PhraseSet, doc_text
+from crimedetect.rules.matching import PhraseSet
 from crimedetect.rules.schema import RuleFileError, load_rules_dir
 
 OFFENCES = "offences"
@@ -129,6 +129,19 @@ class ContextQualifier:
             self._target_sets[key] = found
         return found
 
+    def _trace(self, doc: Doc, rule_id: str, start: int, end: int) -> dict[str, Any]:
+        """What a qualified span records of the trigger that reached it."""
+        rule = self.rules[rule_id]
+        words = doc[start:end]
+        return {
+            "qualifier": rule.qualifier,
+            "rule_id": rule_id,
+            "effect": self.effects[rule.qualifier or ""],
+            "start": words.start_char,
+            "end": words.end_char,
+            "text": words.text,
+        }
+
     def __call__(self, doc: Doc) -> Doc:
         found = self.matcher(doc)
         triggers: list[tuple[str, int, int]] = []
@@ -159,16 +172,10 @@ class ContextQualifier:
         sentences = _sentences(doc) if triggers else []
         for rule_id, start, end in triggers:
             rule = self.rules[rule_id]
-            trace = {
-                "qualifier": rule.qualifier,
-                "rule_id": rule_id,
-                "effect": self.effects[rule.qualifier or ""],
-                "start": doc[start].idx,
-                "end": doc[end - 1].idx + len(doc[end - 1]),
-                "text": doc[start:end].text,
-            }
             if rule.scope == "record":
-                record_cues.append({**trace, "applies_to": list(rule.applies_to)})
+                record_cues.append(
+                    {**self._trace(doc, rule_id, start, end), "applies_to": list(rule.applies_to)}
+                )
                 continue
             low, high = sentences[start] if rule.scope == "sentence" else (0, len(doc))
             ends = [pos for names, pos in terminators if (not names or rule.qualifier in names)]
@@ -180,19 +187,23 @@ class ContextQualifier:
             forward = rule.direction in ("forward", "bidirectional")
             backward = rule.direction in ("backward", "bidirectional")
             applies, excepted = self._reach[rule_id]
+            trace = None  # built for the first span the trigger reaches (most reach none)
             for group, spans in groups.items():
                 for index, (span_start, span_end, targets) in enumerate(spans):
-                    if applies and targets.isdisjoint(applies):
-                        continue
-                    if not targets.isdisjoint(excepted):
-                        continue
-                    inside = (forward and span_start >= start and span_start < after) or (
-                        backward and span_end <= end and span_end > before
+                    # Where the span is first (cheap, and most spans lie outside the scope),
+                    # then what it is.
+                    inside = (forward and start <= span_start < after) or (
+                        backward and before < span_end <= end
                     )
-                    if inside and not (
+                    if not inside or (
                         span_start <= start and end <= span_end and span_end - span_start > end - start
                     ):
-                        reached[group][index].append(trace)
+                        continue
+                    if (applies and targets.isdisjoint(applies)) or not targets.isdisjoint(excepted):
+                        continue
+                    if trace is None:
+                        trace = self._trace(doc, rule_id, start, end)
+                    reached[group][index].append(trace)
         doc.user_data[QUALIFIERS] = reached
         doc.user_data[RECORD_CUES] = record_cues
         return doc
@@ -262,7 +273,7 @@ class PersonFinder:
         return self._lemmas is None or self._lemmas.get(lower, lower) == lower
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc_text(doc)
+        text = doc.text
         found = self.matcher(doc)
         roles = [(self.kind[r], s, e) for r, s, e in found if r not in self.after]
         after = [(self.kind[r], s, e) for r, s, e in found if r in self.after]

@@ -222,10 +222,13 @@ class RecordReader:
         self._live_offences: list[Mention] = []
         self._gender: dict[str, str] = {}
         self._seen: list[str] = []  # persons named in the entries before the current one
+        self._offence_starts: list[list[int]] = []  # each entry's offence mentions' first tokens
 
     # ---------------------------------------------------------------- mentions
     @staticmethod
-    def _mentions(doc: Doc, entry: int, group: str) -> list[Mention]:
+    def _mentions(doc: Doc, entry: int, group: str, text: str) -> list[Mention]:
+        """The entry's offence or cue mentions; ``text`` is the entry's text (the doc's), so a
+        mention's words are a slice of it rather than rebuilt from tokens."""
         found: list[Mention] = []
         spans = doc.spans.get(group, [])
         if not spans:
@@ -233,14 +236,15 @@ class RecordReader:
         qualifiers = doc.user_data.get(QUALIFIERS, {}).get(group, [])
         sentences = _sentences(doc)
         for index, span in enumerate(spans):
+            start_char, end_char = span.start_char, span.end_char
             found.append(
                 Mention(
                     rule_id=span.id_,
                     label=span.label_,
                     entry=entry,
-                    start=span.start_char,
-                    end=span.end_char,
-                    text=span.text,
+                    start=start_char,
+                    end=end_char,
+                    text=text[start_char:end_char],
                     token_start=span.start,
                     token_end=span.end,
                     sentence=sentences[span.start],
@@ -322,20 +326,23 @@ class RecordReader:
         return False
 
     @classmethod
-    def _find_doers(cls, docs: list[Doc], persons: list[list[dict[str, Any]]]) -> set[str]:
+    def _find_doers(
+        cls, docs: list[Doc], persons: list[list[dict[str, Any]]], offences: list[list[Mention]]
+    ) -> set[str]:
         """People named just before offence words ('PIKE spat at me', 'KNOWLES (20) keeps
         messaging'): the doers, so never the victim of that record's offences. Also a person
-        given the role word that did it ('his dad smacked him' ... 'Dad is Gary HOLT')."""
+        given the role word that did it ('his dad smacked him' ... 'Dad is Gary HOLT').
+        ``offences``: each entry's offence mentions."""
         doers: set[str] = set()
         doer_roles: set[str] = set()
-        for doc in docs:
-            starts = [span.start for span in doc.spans.get(OFFENCES, [])]
+        for entry, doc in enumerate(docs):
+            starts = [m.token_start for m in offences[entry]]
             for r in doc.user_data.get("crimedetect.roles", []):
                 if r["kind"] in ("relative", "suspect") and cls._does(doc, r["end"], starts):
                     doer_roles.add(doc[r["end"] - 1].lower_)
         for entry, doc in enumerate(docs):
-            starts = [span.start for span in doc.spans.get(OFFENCES, [])]
-            ends = [span.end for span in doc.spans.get(OFFENCES, [])]
+            starts = [m.token_start for m in offences[entry]]
+            ends = [m.token_end for m in offences[entry]]
             roles_here = doc.user_data.get("crimedetect.roles", [])
             for p in persons[entry]:
                 if any(
@@ -485,7 +492,7 @@ class RecordReader:
         stands between ('sent Freya a text saying he was going to kill her')."""
         if doc is None:
             return None
-        offence_starts = [span.start for span in doc.spans.get(OFFENCES, [])]
+        offence_starts = self._offence_starts[mention.entry]
         wanted = _PRONOUN_GENDER.get(pronoun)
         for p in sorted(candidates, key=lambda p: p["end"], reverse=True):
             if p["end"] > mention.token_start:
@@ -594,23 +601,30 @@ class RecordReader:
         return default
 
     # ---------------------------------------------------------------- judgement
+    def _live_cues(self, cues: list[Mention]) -> dict[str, list[Mention]]:
+        """The cues a judgement may use (neither excluded nor negated), by cue name, in order."""
+        live: dict[str, list[Mention]] = {}
+        for c in cues:
+            if not c.excluded_by(self.effects) and not c.has("negated"):
+                live.setdefault(c.label, []).append(c)
+        return live
+
     def _judge(
         self,
         mention: Mention,
-        cues: list[Mention],
+        live_cues: dict[str, list[Mention]],
         age_of: dict[str, int | None],
         text: str = "",
     ) -> tuple[str | None, str | None, list[str], str]:
-        """Final (category, hocr code, cues used, why) for a mention; category None = no crime."""
+        """Final (category, hocr code, cues used, why) for a mention; category None = no crime.
+        ``live_cues``: the record's cues neither excluded nor negated, by cue name
+        (:meth:`_live_cues`)."""
         rule = self.rules[mention.rule_id]
         judge = rule.judge
-        live = [c for c in cues if not c.excluded_by(self.effects) and not c.has("negated")]
 
         def near(name: str, scope: str) -> list[Mention]:
             picked = []
-            for c in live:
-                if c.label != name:
-                    continue
+            for c in live_cues.get(name, ()):
                 if scope == "record" or (
                     c.entry == mention.entry and (scope == "entry" or c.sentence == mention.sentence)
                 ):
@@ -707,8 +721,11 @@ class RecordReader:
     # ---------------------------------------------------------------- the record
     def read(self, record: Record, docs: list[Doc]) -> RecordTrace:
         """Candidates (and the full trace) for one record whose entries are ``docs``."""
+        texts = [entry.text for entry in record.entries]
+        offences = [self._mentions(doc, entry, OFFENCES, texts[entry]) for entry, doc in enumerate(docs)]
+        self._offence_starts = [[m.token_start for m in found] for found in offences]
         people, persons = self._persons(docs)
-        self._doers = self._find_doers(docs, persons)
+        self._doers = self._find_doers(docs, persons, offences)
         for key in self._doers:
             if "victim" not in people[key].roles:
                 people[key].roles.add("suspect")
@@ -723,19 +740,21 @@ class RecordReader:
         record_cues: list[dict[str, Any]] = []
         for entry, doc in enumerate(docs):
             author = record.entries[entry].author
-            text = record.entries[entry].text
-            for group, sink in ((OFFENCES, mentions), (CUES, cues)):
-                for m in self._mentions(doc, entry, group):
+            text = texts[entry]
+            for found, sink in ((offences[entry], mentions), (self._mentions(doc, entry, CUES, text), cues)):
+                for m in found:
                     m.victim = self._victim_of(m, persons[entry], people, default, author, text, doc)
                     sink.append(m)
             self._seen.extend(p["key"] for p in persons[entry])
             for cue in doc.user_data.get(RECORD_CUES, []):
                 record_cues.append({**cue, "entry": entry})
+        # The offence mentions no qualifier excludes (the record cues are weighed below).
+        self._live_offences = [m for m in mentions if not m.excluded_by(self.effects)]
         # A cue (an injury) is the person its sentence names; one naming nobody, in a record
         # whose offences are against several people, is the last of them named before it in
         # the entry ('Keith punched Bradley in the face. ... Son's eye is swelling up' is
         # Bradley's), else anyone's.
-        victims_named = {m.victim for m in mentions if m.victim and not m.excluded_by(self.effects)}
+        victims_named = {m.victim for m in self._live_offences if m.victim}
         for m in cues:
             low, high = m.sentence
             named = [
@@ -757,7 +776,7 @@ class RecordReader:
         denials = self._denials(mentions, persons, people) if third_party else set()
         candidates: list[Candidate] = []
         dropped: list[tuple[Mention, str]] = []
-        self._live_offences = [m for m in mentions if not m.excluded_by(self.effects)]
+        live_cues = self._live_cues(cues)
         # An offence whose victim is an organisation ('left the shop without paying') is that
         # organisation's in the whole record: the same offence told without naming anyone
         # ('walked out with a basket of meat') is not a second crime against the reporter.
@@ -785,7 +804,7 @@ class RecordReader:
             if excluded:
                 dropped.append((m, "excluded: " + ", ".join(excluded)))
                 continue
-            category, code, used, why = self._judge(m, cues, age_of, record.entries[m.entry].text)
+            category, code, used, why = self._judge(m, live_cues, age_of, record.entries[m.entry].text)
             if category is None:
                 dropped.append((m, "judged: " + why))
                 continue

@@ -53,6 +53,9 @@ def make_police_tokenizer(nlp: Language) -> Tokenizer:
 
 
 _LEMMA_TABLES: dict[str, Any] = {}
+#: ``doc.user_data`` key: the token arrays phrase matching reads, kept for the next matcher
+#: (see :func:`crimedetect.rules.matching.token_arrays`); setting lemmas drops them.
+TOKEN_ARRAYS = "crimedetect.token_arrays"
 
 
 def lemma_table(lang: str = "en") -> Any:
@@ -105,6 +108,7 @@ class LookupLemmatizer:
                 cache[lower] = lemma
             lemmas.append(lemma)
         doc.from_array([LEMMA], numpy.asarray(lemmas, dtype="uint64").reshape(-1, 1))
+        doc.user_data.pop(TOKEN_ARRAYS, None)
         return doc
 
 

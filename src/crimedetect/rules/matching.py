@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from spacy.attrs import IS_TITLE, LEMMA, LIKE_NUM, LOWER, ORTH, SPACY
+from spacy.attrs import IS_TITLE, LEMMA, LIKE_NUM, LOWER, ORTH
 from spacy.matcher import Matcher
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from crimedetect.rules.language import QUOTES, lemma_table, lemmatise
+from crimedetect.rules.language import QUOTES, TOKEN_ARRAYS, lemma_table, lemmatise
 
 ANY = "any"
 
@@ -73,12 +73,29 @@ def compile_phrase(pattern: str, tokenizer: Tokenizer, vocab: Vocab, lookup: boo
     return slots
 
 
-def doc_text(doc: Doc) -> str:
-    """``doc.text`` rebuilt from the ORTH and SPACY arrays (no Token objects)."""
-    strings = doc.vocab.strings
-    return "".join(
-        strings[orth] + (" " if space else "") for orth, space in doc.to_array([ORTH, SPACY]).tolist()
-    )
+class TokenArrays(NamedTuple):
+    """What phrase matching reads of a doc's tokens, as plain lists (no Token objects)."""
+
+    lemmas: list[int]  # LEMMA hashes
+    lowers: list[int]  # LOWER hashes
+    flags: list[int]  # bit 1: like a number; bit 2: title case (a name: 'kicked Aaron')
+    words: frozenset[int]  # every lemma and lower-case form in the doc
+
+
+def token_arrays(doc: Doc) -> TokenArrays:
+    """The doc's token arrays, read once and kept in ``doc.user_data`` for the next matcher:
+    the offence, context and victim components all match on the same doc. They read lemmas
+    but never change them; the lemmatizer, which sets them, drops the kept arrays."""
+    found = doc.user_data.get(TOKEN_ARRAYS)
+    if found is not None and len(found.lemmas) == len(doc):
+        return found
+    array = doc.to_array([LEMMA, LOWER, LIKE_NUM, IS_TITLE])
+    lemmas = array[:, 0].tolist()
+    lowers = array[:, 1].tolist()
+    flags = (array[:, 2] | (array[:, 3] << 1)).tolist()
+    found = TokenArrays(lemmas, lowers, flags, frozenset(lemmas).union(lowers))
+    doc.user_data[TOKEN_ARRAYS] = found
+    return found
 
 
 #: (rule id, slots, the word sets a match needs besides its first, the plain tail or None).
@@ -195,9 +212,9 @@ class PhraseSet:
         self._by_num: list[_Entry] = []
         self._raw = Matcher(vocab, validate=True)
         self._has_raw = False
-        # Hashes a document must hold (as a lower-case form or lemma) for a raw pattern to
-        # match at all: the first tokens' literal values; None when one has none.
-        self._raw_first: set[int] | None = set()
+        # For each raw pattern, the word sets a document must hold (as lower-case forms or
+        # lemmas) for it to match at all: one set per required token with literal values.
+        self._raw_needs: list[tuple[frozenset[int], ...]] = []
         self._compiled: tuple[dict[int, _Group], dict[int, _Group], _Group | None] | None = None
         self.typo_min_length = 0  # >0: typo tolerance on (see enable_typos)
         self._typos: TypoIndex | None = None
@@ -252,8 +269,10 @@ class PhraseSet:
                 return True
         return False
 
-    def _correct_typos(self, doc: Doc, lemmas: list[int], lowers: list[int]) -> None:
-        """Replace, in place, the lemma and lower of each misspelt token by its pattern word's."""
+    def _correct_typos(self, doc: Doc, lemmas: list[int], lowers: list[int]) -> bool:
+        """Replace, in place, the lemma and lower of each misspelt token by its pattern word's;
+        whether any was replaced."""
+        corrected = False
         strings = self.vocab.strings
         by_lemma, by_lower = self._by_lemma, self._by_lower
         cache = self._typo_cache
@@ -285,6 +304,8 @@ class PhraseSet:
                 orths = doc.to_array([ORTH]).tolist()
             if strings[orths[i]].islower():  # never a name or acronym in capitals
                 lemmas[i], lowers[i] = hit
+                corrected = True
+        return corrected
 
     def add(self, rule_id: str, patterns: list[str | list[dict[str, Any]]]) -> None:
         """Add a rule's patterns; raises ValueError on a bad one."""
@@ -311,24 +332,33 @@ class PhraseSet:
             else:
                 self._raw.add(rule_id, [[dict(token) for token in pattern]])
                 self._has_raw = True
-                self._add_raw_first(pattern[0] if pattern else {})
+                self._raw_needs.append(self._raw_pattern_needs(pattern))
 
-    def _add_raw_first(self, token: dict[str, Any]) -> None:
-        """Remember the literal values a raw pattern's first token can take (see __call__)."""
-        if self._raw_first is None:
-            return
-        values: list[str] = []
-        for key, value in token.items():
-            if key.upper() in ("LOWER", "LEMMA", "ORTH", "TEXT", "NORM"):
-                if isinstance(value, str):
-                    values.append(value)
-                elif isinstance(value, dict) and set(value) == {"IN"}:
-                    values.extend(value["IN"])
-        optional = token.get("OP") in ("?", "*")
-        if not values or optional:
-            self._raw_first = None  # no literal first word: always run the Matcher
-            return
-        self._raw_first.update(self.vocab.strings.add(v.lower()) for v in values)
+    def _raw_pattern_needs(self, pattern: list[dict[str, Any]]) -> tuple[frozenset[int], ...]:
+        """The word sets a document must hold for a raw token pattern to match: for each
+        required token (no ``OP``, or ``+``) that names literal words (``LOWER``, ``LEMMA``,
+        ``ORTH``, ``TEXT`` as a string or ``IN`` list), those words' hashes as written and
+        lower-cased. A token matches its word only if the document holds it, so a document
+        lacking one of the sets cannot match the pattern (see __call__)."""
+        strings = self.vocab.strings
+        needs: list[frozenset[int]] = []
+        for token in pattern:
+            if token.get("OP", "+") != "+":
+                continue
+            values: list[str] = []
+            for key, value in token.items():
+                if key.upper() in ("LOWER", "LEMMA", "ORTH", "TEXT"):
+                    if isinstance(value, str):
+                        values.append(value)
+                    elif isinstance(value, dict) and set(value) == {"IN"}:
+                        values.extend(value["IN"])
+            if values:
+                needs.append(frozenset(strings.add(w) for v in values for w in (v, v.lower())))
+        return tuple(needs)
+
+    def _raw_could_match(self, present: frozenset[int]) -> bool:
+        """Whether some raw pattern finds every word it needs among ``present``."""
+        return any(all(not present.isdisjoint(words) for words in needs) for needs in self._raw_needs)
 
     @staticmethod
     def _ends(
@@ -371,14 +401,16 @@ class PhraseSet:
 
     def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
         """(rule id, start, end) matches, the longest per rule where matches overlap, in order."""
-        array = doc.to_array([LEMMA, LOWER, LIKE_NUM, IS_TITLE])
-        lemmas = array[:, 0].tolist()
-        lowers = array[:, 1].tolist()
-        # bit 1: like a number; bit 2: title case (a name: 'kicked Aaron')
-        nums = (array[:, 2] | (array[:, 3] << 1)).tolist()
+        arrays = token_arrays(doc)
+        lemmas, lowers, nums, words = arrays
         n = len(lemmas)
+        # Raw patterns run through spaCy's Matcher only when the document, as written (before
+        # typo correction), holds every word one of them needs.
+        run_raw = self._has_raw and self._raw_could_match(words)
         if self.typo_min_length:
-            self._correct_typos(doc, lemmas, lowers)
+            lemmas, lowers = list(lemmas), list(lowers)  # corrected here, not in the shared arrays
+            if self._correct_typos(doc, lemmas, lowers):
+                words = frozenset(lemmas).union(lowers)
         found: dict[str, list[tuple[int, int]]] = {}
         by_lemma, by_lower = self._by_lemma, self._by_lower
         # One set look-up per token finds the few tokens that can start a pattern.
@@ -387,7 +419,7 @@ class PhraseSet:
         else:
             starts = [i for i in range(n) if lemmas[i] in by_lemma or lowers[i] in by_lower]
         groups_by_lemma, groups_by_lower, num_group = self._compiled or self._compile()
-        disjoint = None
+        disjoint = words.isdisjoint
         for i in starts:
             for group in (
                 groups_by_lemma.get(lemmas[i]),
@@ -413,18 +445,13 @@ class PhraseSet:
                             if end > i:
                                 found.setdefault(rule_id, []).append((i, end))
                 for rule_id, slots, needs in others:
-                    if needs:
-                        # A document lacking a word the pattern needs cannot match it.
-                        if disjoint is None:
-                            present = set(lemmas)
-                            present.update(lowers)
-                            disjoint = present.isdisjoint
-                        if any(map(disjoint, needs)):
-                            continue
+                    # A document lacking a word the pattern needs cannot match it.
+                    if needs and any(map(disjoint, needs)):
+                        continue
                     end = self._ends(slots, 1, i + 1, lemmas, lowers, nums, n)
                     if end > i:
                         found.setdefault(rule_id, []).append((i, end))
-        if self._has_raw and (self._raw_first is None or not self._raw_first.isdisjoint(lowers + lemmas)):
+        if run_raw:
             strings = self.vocab.strings
             for match_id, start, end in self._raw(doc):
                 found.setdefault(strings[match_id], []).append((start, end))
