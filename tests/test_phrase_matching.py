@@ -67,7 +67,8 @@ def test_raw_pattern_runs_only_when_the_doc_holds_every_required_word() -> None:
     keeps those that hold them, whatever their case; optional tokens need nothing."""
     nlp = build_pipeline()
     phrases = PhraseSet(nlp.vocab, nlp.tokenizer)
-    pattern = [{"LOWER": "tenancy"}, {"LOWER": {"IN": ["officer", "officers"]}}, {"IS_PUNCT": True, "OP": "?"}]
+    officer = {"LOWER": {"IN": ["officer", "officers"]}}
+    pattern = [{"LOWER": "tenancy"}, officer, {"IS_PUNCT": True, "OP": "?"}]
     phrases.add("role.professional", [pattern])
     ours_only = ["crimedetect_offences", "crimedetect_context", "crimedetect_victims"]
 
