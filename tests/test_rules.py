@@ -119,6 +119,18 @@ def test_special_slot_inside_alternatives_is_rejected(tmp_path: Path) -> None:
         load_rule_file(path)
 
 
+@pytest.mark.parametrize("slot", ["set|=set", "=ll|=d"])
+def test_exact_marker_inside_alternatives_is_rejected(tmp_path: Path, slot: str) -> None:
+    """'=' marks a whole slot as exact words; after a '|' it would be a dead alternative."""
+    rules = _copy_rules(tmp_path)
+    path = rules / "offence_patterns.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["rules"][0]["patterns"] = [f"{slot} fire to"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(RuleFileError, match="inside alternatives"):
+        load_rule_file(path)
+
+
 def test_undeclared_qualifier_is_rejected(tmp_path: Path) -> None:
     rules = _copy_rules(tmp_path)
     path = rules / "context_rules.yaml"

@@ -91,6 +91,11 @@ def _check_patterns(patterns: list[Pattern]) -> list[Pattern]:
                         f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, *) into "
                         "alternatives; write it as its own phrase"
                     )
+                if "|=" in word:
+                    raise ValueError(
+                        f"pattern {index}: {word!r} has '=' inside alternatives; '=' (exact words) "
+                        "applies to the whole slot and goes at its start only: '=a|b'"
+                    )
         elif not pattern or not all(isinstance(token, dict) for token in pattern):
             raise ValueError(f"pattern {index} must be a phrase or a non-empty list of token dicts")
     return patterns
