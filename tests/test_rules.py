@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -90,53 +91,49 @@ def test_packaged_rule_files_validate() -> None:
     assert len({r.id for r in offences.rules}) == len(offences.rules)
 
 
-def _copy_rules(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(default_rules_dir(), target)
-    return target
+def _edited_rule_file(tmp_path: Path, name: str, edit: Callable[[dict], object]) -> Path:
+    """A copy of the packaged rules directory with ``edit`` applied to rule file ``name``'s
+    data; the copied file's path (its parent is the rules directory)."""
+    path = Path(shutil.copytree(default_rules_dir(), tmp_path / "rules")) / name
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
 
 
 def test_bad_category_is_named_with_file_rule_and_field(tmp_path: Path) -> None:
-    rules = _copy_rules(tmp_path)
-    path = rules / "offence_patterns.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["rules"][1]["category"] = "violence"
-    path.write_text(yaml.safe_dump(data))
+    path = _edited_rule_file(
+        tmp_path, "offence_patterns.yaml", lambda d: d["rules"][1].update(category="violence")
+    )
     with pytest.raises(RuleFileError) as info:
         load_rule_file(path)
     message = str(info.value)
-    assert "offence_patterns.yaml" in message and data["rules"][1]["id"] in message and "category" in message
+    rule_id = yaml.safe_load(path.read_text())["rules"][1]["id"]
+    assert "offence_patterns.yaml" in message and rule_id in message and "category" in message
 
 
-def test_special_slot_inside_alternatives_is_rejected(tmp_path: Path) -> None:
-    """'her|him|<name>' would silently match the literal word '<name>': the file is refused."""
-    rules = _copy_rules(tmp_path)
-    path = rules / "offence_patterns.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["rules"][0]["patterns"] = ["punch|kick her|him|<name>"]
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(RuleFileError, match="special slot"):
-        load_rule_file(path)
-
-
-@pytest.mark.parametrize("slot", ["set|=set", "=ll|=d"])
-def test_exact_marker_inside_alternatives_is_rejected(tmp_path: Path, slot: str) -> None:
-    """'=' marks a whole slot as exact words; after a '|' it would be a dead alternative."""
-    rules = _copy_rules(tmp_path)
-    path = rules / "offence_patterns.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["rules"][0]["patterns"] = [f"{slot} fire to"]
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(RuleFileError, match="inside alternatives"):
+@pytest.mark.parametrize(
+    ("phrase", "message"),
+    [
+        # 'her|him|<name>' would silently match the literal word '<name>'
+        ("punch|kick her|him|<name>", "special slot"),
+        # '=' marks a whole slot as exact words; after a '|' it is a dead alternative
+        ("set|=set fire to", "inside alternatives"),
+        ("=ll|=d kill", "inside alternatives"),
+    ],
+)
+def test_dead_alternative_in_a_slot_is_rejected(tmp_path: Path, phrase: str, message: str) -> None:
+    path = _edited_rule_file(
+        tmp_path, "offence_patterns.yaml", lambda d: d["rules"][0].update(patterns=[phrase])
+    )
+    with pytest.raises(RuleFileError, match=message):
         load_rule_file(path)
 
 
 def test_undeclared_qualifier_is_rejected(tmp_path: Path) -> None:
-    rules = _copy_rules(tmp_path)
-    path = rules / "context_rules.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["rules"][0]["qualifier"] = "maybe"
-    path.write_text(yaml.safe_dump(data))
+    path = _edited_rule_file(
+        tmp_path, "context_rules.yaml", lambda d: d["rules"][0].update(qualifier="maybe")
+    )
     with pytest.raises(RuleFileError, match="maybe"):
         load_rule_file(path)
 
@@ -145,13 +142,11 @@ def test_context_rule_may_name_offence_rules_that_exist(tmp_path: Path) -> None:
     """``applies_to`` may name an offence rule id; one not in offence_patterns.yaml is refused."""
     _, context, _ = load_rules_dir(None)
     assert "harassment.controlling" in context.rule_targets()
-    rules = _copy_rules(tmp_path)
-    path = rules / "context_rules.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["rules"][0]["applies_to"] = ["harassment.no_such_rule"]
-    path.write_text(yaml.safe_dump(data))
+    path = _edited_rule_file(
+        tmp_path, "context_rules.yaml", lambda d: d["rules"][0].update(applies_to=["harassment.no_such_rule"])
+    )
     with pytest.raises(RuleFileError, match="harassment.no_such_rule"):
-        load_rules_dir(str(rules))
+        load_rules_dir(str(path.parent))
 
 
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
@@ -192,11 +187,8 @@ def test_config_built_pipeline_equals_code_built(nlp: spacy.language.Language) -
 
 
 def test_rules_dir_override_changes_patterns(tmp_path: Path) -> None:
-    rules = _copy_rules(tmp_path)
-    path = rules / "offence_patterns.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["rules"].append({"id": "test.zorbing", "category": "public_order", "patterns": ["zorb"]})
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    zorbing = {"id": "test.zorbing", "category": "public_order", "patterns": ["zorb"]}
+    rules = _edited_rule_file(tmp_path, "offence_patterns.yaml", lambda d: d["rules"].append(zorbing)).parent
     overrides = {
         f"components.{c}.rules_dir": str(rules)
         for c in ("crimedetect_offences", "crimedetect_context", "crimedetect_victims")
@@ -265,11 +257,10 @@ def test_typo_index_corrects_only_unambiguous_long_words() -> None:
 
 
 def _typo_pipeline(tmp_path: Path, enabled: bool) -> spacy.language.Language:
-    rules = _copy_rules(tmp_path / str(enabled))
-    path = rules / "offence_patterns.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["typos"] = {"enabled": enabled, "min_length": 6}
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    typos = {"enabled": enabled, "min_length": 6}
+    rules = _edited_rule_file(
+        tmp_path / str(enabled), "offence_patterns.yaml", lambda d: d.update(typos=typos)
+    ).parent
     overrides = {
         f"components.{c}.rules_dir": str(rules)
         for c in ("crimedetect_offences", "crimedetect_context", "crimedetect_victims")
@@ -288,13 +279,10 @@ def test_typo_setting_in_rule_file_switches_tolerance(tmp_path: Path) -> None:
 
 
 def test_typo_setting_is_validated(tmp_path: Path) -> None:
-    rules = _copy_rules(tmp_path)
-    path = rules / "offence_patterns.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["typos"] = {"enabled": True, "min_length": 1}
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    typos = {"enabled": True, "min_length": 1}
+    path = _edited_rule_file(tmp_path, "offence_patterns.yaml", lambda d: d.update(typos=typos))
     with pytest.raises(RuleFileError, match="min_length"):
-        load_rules_dir(str(rules))
+        load_rules_dir(str(path.parent))
 
 
 def test_phrase_must_start_with_a_word(nlp: spacy.language.Language) -> None:
@@ -476,12 +464,10 @@ def test_cli_rules_validate_ok() -> None:
 
 
 def test_cli_rules_validate_reports_bad_file(tmp_path: Path) -> None:
-    rules = _copy_rules(tmp_path)
-    path = rules / "context_rules.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["rules"][0]["direction"] = "sideways"
-    path.write_text(yaml.safe_dump(data))
-    result = runner.invoke(app, ["rules", "validate", "--rules-dir", str(rules)])
+    path = _edited_rule_file(
+        tmp_path, "context_rules.yaml", lambda d: d["rules"][0].update(direction="sideways")
+    )
+    result = runner.invoke(app, ["rules", "validate", "--rules-dir", str(path.parent)])
     assert result.exit_code == 1
     assert "direction" in result.output
 

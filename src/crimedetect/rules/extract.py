@@ -111,21 +111,22 @@ def _is_first_name(first: str) -> bool:
     return len(first.rstrip(".")) > 1
 
 
+def _only_between(doc: Doc, end: int, start: int, words: frozenset[str]) -> bool:
+    """Nothing but punctuation and ``words`` between tokens ``end`` and ``start``."""
+    return all(not t.is_alpha or t.lower_ in words for t in doc[end:start])
+
+
 def _role_of(doc: Doc, role_end: int, name_start: int) -> bool:
     """A role word ending at ``role_end`` names the person starting at ``name_start``: only
     punctuation or 'is/was' between ('IP - Dean', 'susp is PIKE'), not a verb ('s/o has
     pushed Daniel': the role word is the doer's, the name the victim's)."""
-    return all(not t.is_alpha or t.lower_ in _AUXILIARIES for t in doc[role_end:name_start])
+    return _only_between(doc, role_end, name_start, _AUXILIARIES)
 
 
+#: Words that may stand between offence words ending in her/him and a name in apposition.
 _APPOSITION = frozenset(
     {"his", "her", "their", "the", "ip", "victim", "wife", "husband", "partner", "son", "daughter"}
 )
-
-
-def _apposition(doc: Doc, end: int, start: int) -> bool:
-    """Only punctuation, possessives and role words between ``end`` and ``start``."""
-    return all(not t.is_alpha or t.lower_ in _APPOSITION for t in doc[end:start])
 
 
 #: Words between a victim role word and the name it gives ('IP is Greggs', 'Aggrieved - Boots').
@@ -544,7 +545,7 @@ class RecordReader:
             # 'NOLAN has slapped her and when her son Bradley tried to stop him': the words
             # name their object; a person named after is it only in apposition ('punched
             # her, his wife Jo ROOK').
-            after = [p for p in after if _apposition(doc, mention.token_end, p["start"])]
+            after = [p for p in after if _only_between(doc, mention.token_end, p["start"], _APPOSITION)]
         if after:
             return min(after, key=lambda p: p["start"])["key"]
         # 'spat at me', 'touched my ...': the writer of the entry. An officer writing in
@@ -804,7 +805,7 @@ class RecordReader:
             if excluded:
                 dropped.append((m, "excluded: " + ", ".join(excluded)))
                 continue
-            category, code, used, why = self._judge(m, live_cues, age_of, record.entries[m.entry].text)
+            category, code, used, why = self._judge(m, live_cues, age_of, texts[m.entry])
             if category is None:
                 dropped.append((m, "judged: " + why))
                 continue
@@ -812,11 +813,7 @@ class RecordReader:
                 (victim, kind) == (m.victim, rule.category) and entry > m.entry
                 for victim, kind, entry in denials
             )
-            if (
-                (unconfirmed or denied)
-                and rule.victim == "person"
-                and not _own_account(record.entries[m.entry].text, m)
-            ):
+            if (unconfirmed or denied) and rule.victim == "person" and not _own_account(texts[m.entry], m):
                 if category != "rape":
                     says = "denies" if denied else "does not confirm"
                     dropped.append((m, f"judged: third-party report the victim {says}"))
