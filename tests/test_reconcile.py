@@ -255,6 +255,9 @@ def test_n100_answers_a_rape_report_and_uncertain_reports_need_one() -> None:
     # A professional reporting in role: a rape to record, not an N100.
     professional = disclosure("rape", "Abbie TRELAWNEY", cues=["uncertain", "professional"])
     assert types(reconcile(RECORD, [professional], [])) == Counter({("unrecorded", "rape"): 1})
+    # ... unless the victim cannot say whether anything happened: still an N100 report.
+    unsure_too = disclosure("rape", "Abbie TRELAWNEY", cues=["victim_unsure", "professional"])
+    assert types(reconcile(RECORD, [unsure_too], [])) == Counter({("n100_missing", "rape"): 1})
     # Strict reading: only reports cued as uncertain are answered by an N100.
     strict = load_settings().model_copy(update={"n100_answers_any_rape_report": False})
     assert types(reconcile(RECORD, [third_party], [n100], settings=strict)) == Counter(
@@ -397,9 +400,9 @@ def test_oracle_agrees_with_every_audit_of_the_blind_set() -> None:
     records = load_all(blind / "records.jsonl")
     crimes = load_all(blind / "crimes.jsonl")
     audits = {a.record_id: a for a in load_all(blind / "audits.jsonl")}
-    assert len(records) == len(audits) == 160
+    assert len(records) == len(audits) == 280
     index = CrimeIndex.build(crimes)
     flags = [reconcile(r, oracle_disclosures(r, audits[r.record_id]), index.for_record(r)) for r in records]
     quality = finding_quality(flags, audits.values(), records, crimes)
-    assert quality["any_finding"].actual == 88
+    assert quality["any_finding"].actual == 153
     assert {t: (q.precision, q.recall) for t, q in quality.items()} == {t: (1.0, 1.0) for t in quality}

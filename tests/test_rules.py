@@ -120,9 +120,11 @@ def test_bad_category_is_named_with_file_rule_and_field(tmp_path: Path) -> None:
         # '=' marks a whole slot as exact words; after a '|' it is a dead alternative
         ("set|=set fire to", "inside alternatives"),
         ("=ll|=d kill", "inside alternatives"),
+        # a gap wider than MAX_GAP reaches across sentences
+        ("woke *30 underwear missing", "wider than"),
     ],
 )
-def test_dead_alternative_in_a_slot_is_rejected(tmp_path: Path, phrase: str, message: str) -> None:
+def test_unsound_slot_is_rejected(tmp_path: Path, phrase: str, message: str) -> None:
     path = _edited_rule_file(
         tmp_path, "offence_patterns.yaml", lambda d: d["rules"][0].update(patterns=[phrase])
     )

@@ -75,6 +75,8 @@ def test_regression_case(case: dict[str, Any], detector: RuleDetector) -> None:
         assert any(cue in (d.model_extra or {}).get("cues", []) for d in disclosures), f"cue {cue} missing"
     if "victims" in case:
         assert sorted(str(d.victim) for d in disclosures) == sorted(case["victims"])
+    if "first_entry" in case:  # where each disclosure's 24-hour clock starts
+        assert sorted((d.model_extra or {}).get("first_entry") for d in disclosures) == case["first_entry"]
     for cue in case.get("absent_cues", []):
         assert not any(cue in (d.model_extra or {}).get("cues", []) for d in disclosures), (
             f"cue {cue} present"

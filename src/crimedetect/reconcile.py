@@ -56,7 +56,7 @@ from crimedetect.hocr import category_for_code, counting_edition, severity_rank
 
 #: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
 #: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue.
-RECONCILE_VERSION = "reconcile-3"
+RECONCILE_VERSION = "reconcile-4"
 
 # --------------------------------------------------------------------------- settings
 
@@ -89,6 +89,8 @@ class ReconcileSettings(BaseModel):
     n100_answers_any_rape_report: bool = True
     n100_cues: list[str]
     n100_blocking_cues: list[str] = Field(default_factory=list)
+    #: n100 cues no blocking cue overrides: the victim cannot say whether anything happened
+    n100_unblocked_cues: list[str] = Field(default_factory=list)
     max_entry_chars: int = Field(ge=1000)
 
     @field_validator("confusions")
@@ -223,6 +225,13 @@ class Victim:
     @property
     def named(self) -> bool:
         return bool(self.tokens)
+
+
+def n100_not_blocked(cues: set[str], settings: ReconcileSettings) -> bool:
+    """Whether a rape report cued as uncertain (``n100_cues``) still needs an N100: no
+    blocking cue (a professional reporting in role is recorded without the victim's
+    confirmation), or a cue no blocking overrides (the victim cannot say anything happened)."""
+    return not cues & set(settings.n100_blocking_cues) or bool(cues & set(settings.n100_unblocked_cues))
 
 
 def parse_victim(raw: str | None, settings: ReconcileSettings | None = None) -> Victim:
@@ -523,7 +532,7 @@ def reconcile(
             report_only = bool(cues & set(settings.n100_cues))
             if n100s and (report_only or settings.n100_answers_any_rape_report):
                 continue  # the N100 raised answers this report
-            if report_only and not cues & set(settings.n100_blocking_cues):
+            if report_only and n100_not_blocked(cues, settings):
                 n100_needed.append(d)  # a report that does not (yet) amount to a crime
                 continue
         groups[str(disclosure.category)].append(d)

@@ -1,14 +1,18 @@
-"""``crimedetect models list|promote``: the registered offence classifiers and their aliases."""
+"""``crimedetect models list|promote|refit-stacker``: the registered offence classifiers, their
+aliases, and fitting a bundle's rule/model stacker on other audited records."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from crimedetect.cli.common import EXIT_OK, EXIT_USAGE, console
+from crimedetect.cli.common import EXIT_DATA_PROBLEMS, EXIT_OK, EXIT_USAGE, console
 
 models_app = typer.Typer(
-    help="List registered offence classifiers and promote one to an alias.", no_args_is_help=True
+    help="List registered offence classifiers, promote one to an alias, refit a bundle's stacker.",
+    no_args_is_help=True,
 )
 
 
@@ -91,6 +95,69 @@ def promote(
         raise typer.Exit(EXIT_USAGE) from exc
     client.set_registered_model_alias(MODEL_NAME, alias, version)
     console.print(f"{MODEL_NAME}@{alias} -> version {version} (models:/{MODEL_NAME}@{alias})")
+
+
+@models_app.command("refit-stacker")
+def refit_stacker_command(
+    bundle: Path = typer.Option(
+        ..., "--bundle", help="Model bundle directory (holds bundle.json and model/)."
+    ),
+    records: Path = typer.Option(
+        ..., "--records", help="Audited records (JSONL) the rules were not written on."
+    ),
+    audits: Path = typer.Option(..., "--audits", help="Their audits (JSONL)."),
+    rules_config: Path | None = typer.Option(None, "--rules-config", help="Rules config (default: shipped)."),
+    out: Path | None = typer.Option(None, "--out", help="Write a refitted copy here (default: in place)."),
+    rejected: Path | None = typer.Option(None, help="Write rejected input lines to this JSONL file."),
+) -> None:
+    """Fit a bundle's rule/model stacker on audited records, e.g. ones nobody wrote rules against.
+
+    Validation records the rules were written on make the rules look perfect, and a stacker
+    fitted there learns to ignore the model. Keeps the encoder, thresholds and the stacker's
+    settings; records the files' sha256 in bundle.json. Prints in-sample scores. Exits 2 on
+    usage errors (missing files, no model, too few positives), 1 if input lines were rejected.
+    """
+    from crimedetect.model.bundle import BundleError
+    from crimedetect.model.train import fit_stacker_on_audits
+
+    for label, path in (("--records", records), ("--audits", audits), ("--rules-config", rules_config)):
+        if path is not None and not path.is_file():
+            console.print(f"[red]error:[/red] {label} {path} does not exist")
+            raise typer.Exit(EXIT_USAGE)
+    try:
+        fit = fit_stacker_on_audits(
+            bundle,
+            records,
+            audits,
+            rules_config=str(rules_config) if rules_config else None,
+            out_dir=out,
+            rejected=rejected,
+        )
+    except (BundleError, OSError, ValueError) as exc:  # StackerFitError is a ValueError
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    c = fit.counts
+    rejected_lines = c.get("records_rejected", 0) + c.get("audits_rejected", 0)
+    console.print(
+        f"records: {c.get('records_labelled', 0)} audited of {c.get('records_read', 0)} read; "
+        f"rejected lines {rejected_lines}; without an audit {c.get('records_unaudited', 0)}"
+    )
+    table = Table(title=f"(record, category) on the {c.get('records_labelled', 0)} fit records")
+    for column in ("system", "precision", "recall", "F1", "tp", "fp", "fn"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    for system, m in fit.metrics.items():
+        table.add_row(
+            system,
+            *(f"{m[k]:.3f}" for k in ("precision", "recall", "f1")),
+            *(str(m[k]) for k in ("tp", "fp", "fn")),
+        )
+    console.print(table)
+    console.print(
+        "[yellow]warning:[/yellow] in-sample numbers: the stacker was fitted on these very records, "
+        "so the ensemble row is optimistic; measure it on other audited records"
+    )
+    console.print(f"stacker of {fit.bundle_dir} refitted ({len(fit.stacker.features)} features)")
+    raise typer.Exit(EXIT_DATA_PROBLEMS if rejected_lines else EXIT_OK)
 
 
 def register(app: typer.Typer) -> None:

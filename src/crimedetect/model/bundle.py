@@ -170,7 +170,7 @@ class ModelBundle:
             self.stacker: Stacker | None = Stacker.from_dict(stacker) if stacker else None
         except (KeyError, ValueError) as exc:
             raise BundleError(
-                f"{meta_file}: stacker: {exc}; refit it (crimedetect.model.train.refit_stacker) or retrain"
+                f"{meta_file}: stacker: {exc}; refit it (crimedetect models refit-stacker) or retrain"
             ) from exc
         self._model: Any = None
         self._tokenizer: Any = None

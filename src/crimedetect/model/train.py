@@ -8,7 +8,8 @@ One call, :func:`train`, does a whole run from a :class:`TrainConfig`:
 3. fine-tune ``AutoModelForSequenceClassification`` (multi-label) with a masked,
    ``pos_weight``-ed BCE loss; keep the epoch with the best validation average precision;
 4. choose per-category thresholds on validation records for the target recall, and fit the
-   rule/model stacker on the same records;
+   rule/model stacker on the same records (later, :func:`fit_stacker_on_audits` fits it again
+   on audited records the rules were not written on: ``crimedetect models refit-stacker``);
 5. save the bundle, log params (allow-listed), data hashes, git commit, per-epoch metrics,
    PR curves and the bundle to MLflow, and register it as ``crimedetect-offence-classifier``.
 
@@ -37,7 +38,7 @@ import numpy as np
 from crimedetect.contract import CATEGORIES, Disclosure
 from crimedetect.model import metrics as M
 from crimedetect.model.bundle import BUNDLE_FILE, BUNDLE_FORMAT
-from crimedetect.model.config import PARAM_ALLOW_LIST, DataSource, TrainConfig
+from crimedetect.model.config import PARAM_ALLOW_LIST, DataSource, StackerConfig, TrainConfig
 from crimedetect.model.data import LabelledRecord, entry_examples, load_labelled, record_labels
 from crimedetect.model.ensemble import FEATURES, Stacker, stack_features
 
@@ -459,6 +460,16 @@ def train(
     return result
 
 
+def _new_stacker(settings: StackerConfig, seed: int) -> Stacker:
+    """An unfitted stacker with the given settings (its features default to :data:`FEATURES`)."""
+    return Stacker(
+        C=settings.C,
+        random_state=seed,
+        features=settings.features or FEATURES,
+        class_weight=settings.class_weight,
+    )
+
+
 def fit_stacker(
     val_rules: Sequence[Sequence[Disclosure]],
     val_probs: np.ndarray,
@@ -467,12 +478,7 @@ def fit_stacker(
     cfg: TrainConfig,
 ) -> Stacker | None:
     """The rule/model stacker fitted on validation records (None if it cannot be fitted)."""
-    stacker = Stacker(
-        C=cfg.stacker.C,
-        random_state=cfg.seed,
-        features=cfg.stacker.features or FEATURES,
-        class_weight=cfg.stacker.class_weight,
-    )
+    stacker = _new_stacker(cfg.stacker, cfg.seed)
     X = stack_features(val_rules, val_probs, thresholds, stacker.features)
     try:
         return stacker.fit(X, val_truth.ravel())
@@ -481,11 +487,187 @@ def fit_stacker(
         return None
 
 
+#: The fewest positive, and negative, (record, category) cells a stacker is fitted on: its
+#: decision threshold is chosen out of fold, which needs two folds of each.
+MIN_STACKER_CELLS = 2
+
+
+class StackerFitError(ValueError):
+    """Audited records a stacker cannot be fitted on (too few positive or negative cells)."""
+
+
+@dataclass
+class StackerFit:
+    """A bundle's newly fitted stacker and the in-sample scores of each system on its records.
+
+    ``metrics``: ``rules`` / ``model`` / ``ensemble`` -> precision, recall, f1, tp, fp, fn at
+    (record, category) on the very records the stacker was fitted on (optimistic for the
+    ensemble); ``counts``: lines read and rejected, records labelled.
+    """
+
+    stacker: Stacker
+    bundle_dir: Path
+    metrics: dict[str, dict[str, float]]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _bundle_meta(bundle_dir: Path) -> dict[str, Any]:
+    """``bundle.json`` of a bundle directory that holds a model, else :class:`BundleError`."""
+    from crimedetect.model.bundle import BundleError
+
+    meta_file = bundle_dir / BUNDLE_FILE
+    if not meta_file.is_file():
+        raise BundleError(f"{bundle_dir} is not a crimedetect model bundle (no {BUNDLE_FILE})")
+    if not (bundle_dir / "model" / "config.json").is_file():
+        raise BundleError(f"{bundle_dir} holds no model (no model/config.json): nothing to stack")
+    try:
+        return json.loads(meta_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{meta_file}: cannot read bundle metadata: {exc}") from exc
+
+
+def bundle_stacker_settings(meta: dict[str, Any]) -> StackerConfig:
+    """C, features and class_weight of a bundle's stacker; the defaults when it has none (or
+    one whose features this version does not know)."""
+    from pydantic import ValidationError
+
+    old = meta.get("stacker")
+    if not old:
+        return StackerConfig()
+    try:
+        return StackerConfig(
+            C=float(old.get("C", 1.0)),
+            features=old.get("features") or None,
+            class_weight=old.get("class_weight"),
+        )
+    except (ValidationError, TypeError, ValueError) as exc:
+        log.warning("the bundle's stacker settings are not usable (%s); using the defaults", exc)
+        return StackerConfig()
+
+
+def _check_fit_cells(truth: np.ndarray) -> None:
+    positives = int(truth.sum())
+    negatives = int(truth.size - positives)
+    if min(positives, negatives) < MIN_STACKER_CELLS:
+        raise StackerFitError(
+            f"{truth.shape[0]} audited records give {positives} positive and {negatives} negative "
+            f"(record, category) cells; fitting the stacker needs at least {MIN_STACKER_CELLS} of each"
+        )
+
+
+def _write_meta(bundle_dir: Path, meta: dict[str, Any]) -> None:
+    (bundle_dir / BUNDLE_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def fit_bundle_stacker(
+    bundle_dir: str | Path,
+    items: Sequence[LabelledRecord],
+    rules: Any,
+    *,
+    settings: StackerConfig | None = None,
+    seed: int = 13,
+    provenance: dict[str, Any] | None = None,
+) -> StackerFit:
+    """Fit the stacker of the bundle in ``bundle_dir`` on audited records and rewrite its
+    ``bundle.json`` (``stacker``, ``rules_version``, ``stacker_fit``: where the records came
+    from, how many, when). The encoder and thresholds stay as they are.
+
+    ``rules``: a :class:`~crimedetect.rules.RuleDetector`; ``settings``: the stacker's C,
+    features and class_weight (None: those of the bundle's current stacker, else the defaults).
+    Raises :class:`StackerFitError` when the records give too few positives or negatives.
+    """
+    from crimedetect.model.bundle import BundleError, ModelBundle
+
+    bundle_dir = Path(bundle_dir)
+    meta = _bundle_meta(bundle_dir)
+    truth = np.asarray(record_labels(items), dtype=int).reshape(-1, len(CATEGORIES))
+    _check_fit_cells(truth)
+    stacker = _new_stacker(settings or bundle_stacker_settings(meta), seed)
+    try:
+        bundle = ModelBundle(bundle_dir)
+    except BundleError:
+        if not meta.get("stacker"):
+            raise
+        # an unreadable stacker (features of another version): it is being replaced anyway
+        meta["stacker"] = None
+        _write_meta(bundle_dir, meta)
+        bundle = ModelBundle(bundle_dir)
+    records = [it.record for it in items]
+    found = rules.detect(records)
+    probs = bundle.predict_array(records)
+    X = stack_features(found, probs, bundle.thresholds, stacker.features)
+    stacker.fit(X, truth.ravel())
+    metrics = {
+        "rules": M.prf(truth, _rule_matrix(found)),
+        "model": M.prf(truth, M.apply_thresholds(probs, bundle.thresholds)),
+        "ensemble": M.prf(truth, stacker.predict(X).reshape(truth.shape)),
+    }
+    meta["stacker"] = stacker.to_dict()
+    meta["rules_version"] = rules.version
+    meta["stacker_fit"] = {
+        **(provenance or {}),
+        "records": len(items),
+        "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    _write_meta(bundle_dir, meta)
+    log.info("stacker of %s fitted on %d audited records", bundle_dir, len(items))
+    return StackerFit(stacker=stacker, bundle_dir=bundle_dir, metrics=metrics)
+
+
+def fit_stacker_on_audits(
+    bundle_dir: str | Path,
+    records: str | Path,
+    audits: str | Path,
+    *,
+    rules_config: str | None = None,
+    out_dir: str | Path | None = None,
+    rejected: str | Path | None = None,
+) -> StackerFit:
+    """Fit a bundle's stacker on audited records from files (contract reader; rejected lines
+    counted and, with ``rejected``, written there), e.g. audits nobody wrote rules against.
+
+    The bundle's stacker settings are kept (defaults when it has none). With ``out_dir`` the
+    bundle is copied there first and only the copy changes; else it changes in place.
+    """
+    import shutil
+
+    from crimedetect.model.data import load_labelled
+    from crimedetect.tracking import file_digest
+
+    bundle_dir = Path(bundle_dir)
+    for path in (records, audits):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path} does not exist")
+    _bundle_meta(bundle_dir)
+    items, counts = load_labelled(records, audits, rejected)
+    _check_fit_cells(np.asarray(record_labels(items), dtype=int).reshape(-1, len(CATEGORIES)))
+    rules = rule_detector(rules_config)
+    if rules is None:
+        raise ValueError("fitting the stacker needs crimedetect.rules, which is not installed")
+    provenance = {
+        "records_sha256": file_digest(records)["sha256"],
+        "audits_sha256": file_digest(audits)["sha256"],
+    }
+    target = bundle_dir
+    if out_dir is not None and Path(out_dir).resolve() != bundle_dir.resolve():
+        target = Path(out_dir)
+        if target.exists() and any(target.iterdir()):
+            raise FileExistsError(f"{target} exists and is not empty")
+        shutil.copytree(bundle_dir, target, dirs_exist_ok=True)
+    try:
+        fit = fit_bundle_stacker(target, items, rules, provenance=provenance)
+    except BaseException:
+        if target != bundle_dir:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
+    fit.counts = counts
+    return fit
+
+
 def refit_stacker(bundle_dir: str | Path, cfg: TrainConfig) -> Stacker | None:
     """Fit a bundle's stacker again on the validation records of the config that trained it
-    (same seeded split), e.g. after the rules changed; rewrites ``bundle.json``."""
-    from crimedetect.model.bundle import ModelBundle
-
+    (same seeded split, the config's stacker settings), e.g. after the rules changed; rewrites
+    ``bundle.json``. None (and no stacker in the bundle) when it cannot be fitted."""
     items, _ = _read_sources(cfg.data.train, None)
     if cfg.data.validation:
         val_items, _ = _read_sources(cfg.data.validation, None)
@@ -494,18 +676,19 @@ def refit_stacker(bundle_dir: str | Path, cfg: TrainConfig) -> Stacker | None:
     rules = rule_detector(cfg.data.weak_labels.rules_config)
     if rules is None:
         raise ValueError("refitting the stacker needs crimedetect.rules")
-    meta_file = Path(bundle_dir) / BUNDLE_FILE
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    meta["stacker"] = None  # the old one may use other features
-    meta_file.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    bundle = ModelBundle(bundle_dir)
-    records = [it.record for it in val_items]
-    truth = np.asarray(record_labels(val_items), dtype=int).reshape(-1, len(CATEGORIES))
-    stacker = fit_stacker(rules.detect(records), bundle.predict_array(records), truth, bundle.thresholds, cfg)
-    meta["stacker"] = stacker.to_dict() if stacker is not None else None
-    meta["rules_version"] = rules.version
-    meta_file.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return stacker
+    provenance = {"source": "validation records of the training config"}
+    try:
+        fit = fit_bundle_stacker(
+            bundle_dir, val_items, rules, settings=cfg.stacker, seed=cfg.seed, provenance=provenance
+        )
+    except StackerFitError as exc:
+        log.warning("stacker not fitted: %s", exc)
+        meta = _bundle_meta(Path(bundle_dir))
+        meta.update(stacker=None, rules_version=rules.version)
+        meta.pop("stacker_fit", None)
+        _write_meta(Path(bundle_dir), meta)
+        return None
+    return fit.stacker
 
 
 def _rule_matrix(disclosures: Sequence[Sequence[Disclosure]]) -> np.ndarray:

@@ -215,8 +215,14 @@ def create_context_qualifier(nlp: Language, name: str, rules_dir: str | None) ->
     return ContextQualifier(nlp, name, rules_dir)
 
 
+#: 'her daughter Ruby (15)', "son Alfie's (11)", 'son Leo aged 9'
+_CHILD_BY_FIRST_NAME = re.compile(
+    r"\b(?:son|daughter|child|grandson|granddaughter|stepson|stepdaughter|niece|nephew)\s+"
+    r"(?P<first>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?:['\u2019]s)?\s*(?:\((?P<age>\d{1,2})\)|,?\s*aged\s+(?P<aged>\d{1,2}))"
+)
+
 _AGE_AFTER = re.compile(
-    r"^\s*(?:\((\d{1,2})(?:\s*(?:yrs?|years?))?\)"
+    r"^\s*(?:\((\d{1,2})(?:\s*(?:yrs?|years?))?(?:\)|[,;]\s*(?i:dob|d\.o\.b|born)\b)"
     r"|,?\s*aged\s+(\d{1,2})\b"
     r"|,?\s*(\d{1,2})\s*(?:yrs?|years? old|yo)\b)"
 )
@@ -243,7 +249,8 @@ class PersonFinder:
         self.full_name = re.compile(
             rf"\b(?:(?P<title>{titles})\.?\s+)?"
             r"(?P<first>(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?|[A-Z]\.?)\s+)?"
-            r"(?P<surname>[A-Z]{2,}(?:[-'][A-Z]{2,})?)\b(?![a-z])"
+            # O'DOWD, D'SOUZA, McGUIRE as well as KERR and SMITH-JONES
+            r"(?P<surname>(?:[A-Z]['\u2019]|Mc)?[A-Z]{2,}(?:[-'][A-Z]{2,})?)\b(?![a-z])"
         )
         self.kind = {role.id: role.kind for role in lexicon.roles}
         self.after = {role.id for role in lexicon.roles if role.position == "after"}
@@ -263,6 +270,32 @@ class PersonFinder:
         if role_end + 1 < len(doc) and doc[role_end].is_title and doc[role_end + 1].is_upper:
             return False
         return all(t.like_num or t.text in "()," or t.lower_ in _AUXILIARIES for t in doc[end:start])
+
+    @staticmethod
+    def _children_by_first_name(doc: Doc, text: str, persons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Children named by first name and age after a family word ('her daughter Ruby (15)',
+        'son Alfie (11)'): persons known by their first name (a relative, with their age)."""
+        taken = {i for p in persons for i in range(p["start"], p["end"])}
+        found = []
+        for match in _CHILD_BY_FIRST_NAME.finditer(text):  # doc.text is rebuilt on every call
+            span = doc.char_span(match.start("first"), match.end("first"), alignment_mode="expand")
+            if span is None or any(i in taken for i in range(span.start, span.end)):
+                continue
+            first = match.group("first")
+            found.append(
+                {
+                    "name": first,
+                    "surname": "",
+                    "first": first,
+                    "start": span.start,
+                    "end": span.end,
+                    "start_char": match.start("first"),
+                    "end_char": match.end("first"),
+                    "roles": ["relative"],
+                    "age": int(match.group("age") or match.group("aged")),
+                }
+            )
+        return found
 
     def _could_be_first_name(self, first: str) -> bool:
         """Not a sentence-initial word: not listed, and not an inflected English word
@@ -297,6 +330,9 @@ class PersonFinder:
             first = (match.group("first") or "").strip()
             if any(word in self.place_words for word in first.lower().split()):
                 continue
+            # '14 Rowan KELSBY': a house number before a word and a town is an address
+            if first and not match.group("title") and before and re.fullmatch(r"\d+[a-zA-Z]?", before[-1]):
+                continue
             if first and not match.group("title") and not self._could_be_first_name(first):
                 continue
             span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
@@ -309,7 +345,11 @@ class PersonFinder:
                 | {
                     kind
                     for kind, s, e in roles
-                    if s >= span.end and s - span.end <= 1 and kind == "professional"
+                    # 'Lynne FOSTER, Tenancy Officer'; not 'IP - Laura X. Referral from ...'
+                    if s >= span.end
+                    and s - span.end <= 1
+                    and kind == "professional"
+                    and not any(t.text in (".", "!", "?", ";") for t in doc[span.end : s])
                 }
                 | ({"professional"} if match.group("title") in self.professional_titles else set())
                 | {kind for kind, s, e in after if self._just_after(doc, span.end, s, e)}
@@ -327,8 +367,13 @@ class PersonFinder:
                     "age": age,
                 }
             )
+        persons.extend(self._children_by_first_name(doc, text, persons))
         doc.user_data[PERSONS] = persons
         doc.user_data["crimedetect.roles"] = [{"kind": kind, "start": s, "end": e} for kind, s, e in roles]
+        # role words that name the person before them ('MARSH arrested'), for bare surnames
+        doc.user_data["crimedetect.roles_after"] = [
+            {"kind": kind, "start": s, "end": e} for kind, s, e in after
+        ]
         return doc
 
 

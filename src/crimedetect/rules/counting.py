@@ -30,8 +30,10 @@ def _score(group: list[Candidate]) -> float:
 
 
 def _first_entry(own: list[Candidate], settings: CountingSettings) -> int:
-    """Where the 24-hour clock starts: the first entry disclosing the crime, passing over
-    mentions that carry only suspicion (``clock_waits_for``) when a later one does not."""
+    """Where the 24-hour clock starts: the first entry disclosing the crime (or a part of it
+    folded in, ``clock_starts_with_folded``: the theft told at the call is the burglary's),
+    passing over mentions that carry only suspicion (``clock_waits_for``) when a later one
+    does not."""
     waits = set(settings.clock_waits_for)
     disclosing = [c.mention.entry for c in own if not waits & set(c.cues)]
     return min(disclosing or [c.mention.entry for c in own])
@@ -76,6 +78,11 @@ def _sentence_fold(
                 == (candidate.mention.entry, candidate.mention.sentence)
                 and (rule.hocr_code is None or other.hocr_code == rule.hocr_code)
                 and (rule.cue is None or rule.cue in other.cues)
+                and (
+                    rule.unless_sentence_cue is None
+                    or rule.unless_sentence_cue not in candidate.sentence_cues
+                )
+                and (rule.unless_own_cue is None or rule.unless_own_cue not in candidate.own_cues)
             ):
                 return rule.category
     return None
@@ -106,6 +113,8 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
                     group.extend(by_category[small])
             group.sort(key=lambda c: (c.mention.entry, c.mention.start))
             own = [c for c in group if c.category == category]
+            starts_clock = set(settings.clock_starts_with_folded.get(category, [])) | {category}
+            clock = [c for c in group if c.category in starts_clock]
             evidence: list[Evidence] = []
             seen: set[tuple[int, int, int]] = set()
             for c in own + [c for c in group if c.category != category]:
@@ -125,7 +134,7 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
                 "rule_ids": sorted({c.rule_id for c in group}),
                 "cues": sorted({cue for c in group for cue in c.cues}),
                 "hocr_code": best.hocr_code,
-                "first_entry": _first_entry(own, settings),
+                "first_entry": _first_entry(clock, settings),
                 "edition": edition.edition,
                 "folded": sorted({c.category for c in group if c.category != category}),
             }

@@ -24,6 +24,7 @@ from crimedetect.rules.components import (
     PERSONS,
     QUALIFIERS,
     RECORD_CUES,
+    PersonFinder,
     _sentences,
 )
 from crimedetect.rules.schema import OffencePatterns
@@ -80,6 +81,30 @@ _RELAYING = frozenset(
     }
 )
 
+#: Verbs by which a person tells something ('Dean SMITH says he ...'), beyond :data:`_RELAYING`.
+_TELLING = frozenset(
+    {
+        "reports",
+        "explains",
+        "explained",
+        "claims",
+        "claimed",
+        "thinks",
+        "thought",
+        "believes",
+        "feels",
+        "that",
+    }
+)
+
+#: Verbs of sending a written message, whose sender is the doer of the words in it.
+_SENDING = frozenset(
+    {"sent", "sends", "texted", "texts", "messaged", "messages", "posted", "posts", "emailed"}
+)
+
+#: Words that open the content of a message ('a text saying ...').
+_MESSAGE_OPENERS = frozenset({"saying", "stating", "threatening", "telling", "reading", "calling"})
+
 _PASSIVE_AUX = frozenset({"was", "were", "been", "being", "got", "get", "gets"})
 
 
@@ -91,6 +116,61 @@ def _passive(gap: Any, words: Any) -> bool:
     first = words.text.split()[0].lower() if words.text.split() else ""
     lemma = words[0].lemma_ if len(words) else first
     return first.endswith(("ed", "en")) or (lemma != first and not first.endswith("ing"))
+
+
+#: a sum of money straight after the offence words ('60-£80', '£200', '50 quid')
+_AMOUNT = re.compile(r"\s*£?\d[\d,.]*(?:\s*-\s*£?\d[\d,.]*)?(?:\s*(?:quid|pounds|k))?")
+
+_BODY_PREPOSITIONS = frozenset({"in", "to", "on", "about", "across", "over", "around"})
+_BODY_PARTS = frozenset(
+    {"head", "face", "mouth", "eye", "eyes", "nose", "jaw", "chest", "stomach", "back", "leg", "legs", "arm"}
+    | {"arms", "ribs", "body", "neck", "shin", "side", "ear", "lip", "lips", "cheek", "throat", "groin"}
+)
+
+
+def _note_passive(doc: Doc, start: int) -> bool:
+    """'Sam LEE 30 punched in face': in note style, a participle straight on to a
+    preposition and a body part (no object) was done to the person named before it."""
+    verb = doc[start]
+    if (
+        not verb.lower_.endswith("ed")
+        or start + 1 >= len(doc)
+        or doc[start + 1].lower_ not in _BODY_PREPOSITIONS
+    ):
+        return False
+    return any(t.lower_ in _BODY_PARTS for t in doc[start + 2 : start + 5])
+
+
+_NUMBER_WORDS = {"2": 2, "3": 3, "4": 4, "5": 5, "two": 2, "three": 3, "four": 4, "five": 5, "both": 2}
+#: 'hit her 2 daughters', 'slapped both kids', 'assaulted his three children': the offence
+#: words' object is several children (of the record's adult), counted one crime each.
+_COUNTED_CHILDREN = re.compile(
+    r"\b(?:(?:her|his|their|the)\s+(2|3|4|5|two|three|four|five)|(both)(?:\s+(?:her|his|their|the))?)\s+"
+    r"(?:young\s+|little\s+)?(?:daughters|sons|children|kids|girls|boys|grandchildren|grandsons|"
+    r"granddaughters|stepdaughters|stepsons|stepchildren)\b",
+    re.IGNORECASE,
+)
+#: a child listed by first name and age straight after ('..., Tia 9, Leo 7 and Max 5,')
+_NAME_AND_AGE = re.compile(r"\s*(?:,|and|&|\()?\s*([A-Z][a-z]+)\s*\(?(?:aged\s+)?\d{1,2}\)?")
+
+
+def _counted_children(text: str, mention: Mention) -> list[str]:
+    """The children the offence words were done to when the words name a number of them
+    ('smacked her 3 kids, Tia 9, Leo 7 and Max 5'): their first names where listed straight
+    after with ages, else 'child 1', 'child 2', ...; empty when the words name no such group."""
+    window = text[mention.start : mention.end + 20]
+    match = _COUNTED_CHILDREN.search(window)
+    if match is None or match.start() > mention.end - mention.start:
+        return []
+    count = _NUMBER_WORDS[(match.group(1) or match.group(2)).lower()]
+    names: list[str] = []
+    position = mention.start + match.end()
+    while (listed := _NAME_AND_AGE.match(text, position)) is not None:
+        names.append(listed.group(1))
+        position = listed.end()
+    if len(names) == count:
+        return names
+    return [f"child {i}" for i in range(1, count + 1)]
 
 
 def _quoted(text: str, mention: Mention) -> bool:
@@ -184,6 +264,10 @@ class Candidate:
     hocr_code: str | None
     confidence: float
     cues: list[str]
+    #: cue names found in the mention's sentence outside its own words ('for weeks')
+    sentence_cues: frozenset[str] = frozenset()
+    #: cue names found within the mention's own words ('kept texting')
+    own_cues: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -220,6 +304,7 @@ class RecordReader:
         self.effects = effects
         self.gender_words = {g: frozenset(w.lower() for w in ws) for g, ws in (gender_words or {}).items()}
         self._doers: set[str] = set()
+        self._adult_default: str | None = None  # the record's victim leaving children aside
         self._live_offences: list[Mention] = []
         self._gender: dict[str, str] = {}
         self._seen: list[str] = []  # persons named in the entries before the current one
@@ -292,11 +377,21 @@ class RecordReader:
                     if key is None or i in taken:
                         continue
                     # 'IP - Dean', 'susp is PIKE'; not 's/o has pushed Daniel' (a verb between:
-                    # the role word is the doer's, the name the victim's)
+                    # the role word is the doer's, the name the victim's), nor 'WEBB arrested.
+                    # Jo has ...' (a sentence ends between)
                     roles = [
                         m["kind"]
                         for m in roles_here
-                        if m["end"] <= i and i - m["end"] <= 2 and _role_of(doc, m["end"], i)
+                        if m["end"] <= i
+                        and i - m["end"] <= 2
+                        and _role_of(doc, m["end"], i)
+                        and not any(t.text in (".", "!", "?") for t in doc[m["end"] : i])
+                    ]
+                    # 'MARSH arrested', 'PIKE (s/o)': a role word just after the bare name
+                    roles += [
+                        m["kind"]
+                        for m in doc.user_data.get("crimedetect.roles_after", [])
+                        if PersonFinder._just_after(doc, i + 1, m["start"], m["end"])
                     ]
                     if "suspect" in roles:
                         people[key].roles.add("suspect")
@@ -321,14 +416,26 @@ class RecordReader:
                 continue
             gap = doc[end:start]
             if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
-                if _passive(gap, doc[start : start + 3]):
+                if (
+                    _passive(gap, doc[start : start + 3])
+                    or _note_passive(doc, start)
+                    # the offence words themselves start with the auxiliary ('was punched')
+                    or (
+                        doc[start].lower_ in _PASSIVE_AUX
+                        and _passive(doc[end : start + 1], doc[start + 1 : start + 4])
+                    )
+                ):
                     continue  # 'Kyle was head-butted': the one it was done to
                 return True
         return False
 
     @classmethod
     def _find_doers(
-        cls, docs: list[Doc], persons: list[list[dict[str, Any]]], offences: list[list[Mention]]
+        cls,
+        docs: list[Doc],
+        persons: list[list[dict[str, Any]]],
+        offences: list[list[Mention]],
+        genders: Mapping[str, str] | None = None,
     ) -> set[str]:
         """People named just before offence words ('PIKE spat at me', 'KNOWLES (20) keeps
         messaging'): the doers, so never the victim of that record's offences. Also a person
@@ -359,9 +466,49 @@ class RecordReader:
                 if by >= 0 and doc[by].lower_ == "by" and any(0 <= by - end <= 5 for end in ends):
                     doers.add(p["key"])
                     continue
-                if cls._does(doc, p["end"], starts):
+                if (
+                    cls._does(doc, p["end"], starts)
+                    or cls._does_as_pronoun(doc, p["end"], starts, (genders or {}).get(p["key"]))
+                    or cls._sends(doc, p, starts)
+                ):
                     doers.add(p["key"])
         return doers
+
+    @staticmethod
+    def _sends(doc: Doc, person: dict[str, Any], starts: list[int]) -> bool:
+        """A person (no reporter or victim) who sent a message whose content holds the offence
+        words ('Gary MOSS has sent him a message saying your shop will burn'): its doer."""
+        if set(person["roles"]) & {"reporter", "victim"}:
+            return False
+        i = person["end"]
+        while i < len(doc) and (doc[i].lower_ in _LINKS or doc[i].like_num or doc[i].text in "()"):
+            i += 1
+        if i >= len(doc) or doc[i].lower_ not in _SENDING:
+            return False
+        sentence_end = next((t.i for t in doc[i:] if t.is_sent_end), len(doc) - 1)
+        # the offence words inside the message ('saying ...', a quote), not the thing sent
+        # ('Mia sent a photo of herself': she is no doer)
+        return any(
+            i < start <= sentence_end
+            and any(
+                t.lower_ in _MESSAGE_OPENERS or t.text in ("'", '"', "\u2018", "\u201c") for t in doc[i:start]
+            )
+            for start in starts
+        )
+
+    @classmethod
+    def _does_as_pronoun(cls, doc: Doc, end: int, starts: list[int], gender: str | None = None) -> bool:
+        """A name taken up by a subject pronoun that then does the offence words ('ended it
+        with Tom GREEN last summer he has been turning up ...'): only a few words that are
+        no verb of telling between the name and 'he'/'she' ('Dean SMITH says he has been
+        followed' is someone telling what was done to them)."""
+        for i in range(end, min(end + 4, len(doc))):
+            token = doc[i]
+            if token.lower_ in _SUBJECT_GENDER:
+                return gender in (None, _SUBJECT_GENDER[token.lower_]) and cls._does(doc, i + 1, starts)
+            if token.lower_ in _RELAYING or token.lower_ in _TELLING or token.is_sent_start:
+                return False
+        return False
 
     def _of_pronoun_gender(
         self, pronoun: str, default: str, named_before: list[str], people: dict[str, _Person]
@@ -380,7 +527,12 @@ class RecordReader:
             and key not in self._doers
             and people[key].roles.isdisjoint({"suspect", "professional"})
         ]
-        return matching[-1] if matching else default
+        if matching:
+            return matching[-1]
+        adult = self._adult_default
+        if adult is not None and adult != default and self._gender.get(adult) in (None, wanted):
+            return adult
+        return default
 
     def _genders(self, docs: list[Doc], persons: list[list[dict[str, Any]]]) -> dict[str, str]:
         """Each person's gender where a title or the role word before the name says it;
@@ -437,12 +589,16 @@ class RecordReader:
         )
 
     @staticmethod
-    def _default_victim(people: dict[str, _Person], speaks_of_victim: bool = False) -> str | None:
+    def _default_victim(
+        people: dict[str, _Person], speaks_of_victim: bool = False, children: bool = False
+    ) -> str | None:
         """The record's victim when a mention names none: the person called IP or victim;
         else, when the text speaks of an IP without naming one, the person officers went to
-        see ('Spoke to Fatima REID'), not a neighbour who called it in; else a reporter who is
-        not a relative; else the first named person who did not call it in (a neighbour or
-        relative reporting what happened to someone else is no victim); else the first named
+        see ('Spoke to Fatima REID'), not a neighbour who called it in; else, with
+        ``children`` (offences against the person), a child named by a family word and an age
+        ('her daughter Ruby (15)': a parent telling what happened to a child); else a reporter
+        who is not a relative; else the first named person who did not call it in (a neighbour
+        or relative reporting what happened to someone else is no victim); else the first named
         person. Never a suspect or professional."""
         ranked = sorted(people.values(), key=lambda p: p.order)
 
@@ -452,6 +608,13 @@ class RecordReader:
         for test in (
             lambda p: "victim" in p.roles,
             lambda p: speaks_of_victim and "contacted" in p.roles and "reporter" not in p.roles,
+            lambda p: (
+                children
+                and "relative" in p.roles
+                and p.age is not None
+                and p.age < 18
+                and "reporter" not in p.roles
+            ),
             lambda p: "reporter" in p.roles and "relative" not in p.roles,
             lambda p: "reporter" not in p.roles,
             lambda p: True,
@@ -512,10 +675,39 @@ class RecordReader:
                 for t in doc[p["end"] : mention.token_start]
                 if t.lower_ in _SUBJECT_GENDER
             }
+            if subjects and gender is None and not self._other_subject(subjects, p, candidates, doc, mention):
+                return None  # 'friend Kyle MARSH ... saying he is going to stab her': he is MARSH
             if subjects and (gender is None or gender not in subjects):
                 return str(p["key"])
             return None
         return None
+
+    def _other_subject(
+        self,
+        subjects: set[str],
+        person: dict[str, Any],
+        candidates: list[dict[str, Any]],
+        doc: Doc,
+        mention: Mention,
+    ) -> bool:
+        """Whether someone other than ``person`` (whose gender is unknown) can be the subject
+        pronoun after them: a person named before them in the sentence who is not known to be
+        of another gender, a bare surname, or such a subject pronoun before them ('CHAUHAN sent Freya a text
+        saying he ...': he is CHAUHAN). Otherwise the pronoun is the person themselves."""
+        low = mention.sentence[0]
+        for p in candidates:
+            if p["end"] <= person["start"] and p["key"] != person["key"]:
+                gender = self._gender.get(p["key"])
+                if gender is None or gender in subjects:
+                    return True
+        # ... or a bare surname of no one named in full ('CHAUHAN sent Freya'), or a subject
+        # pronoun of that gender
+        taken = {i for p in candidates for i in range(p["start"], p["end"])}
+        return any(
+            _SUBJECT_GENDER.get(t.lower_) in subjects
+            or (t.is_upper and t.is_alpha and len(t) > 2 and t.i not in taken)
+            for t in doc[low : person["start"]]
+        )
 
     def _victim_of(
         self,
@@ -551,7 +743,10 @@ class RecordReader:
         # 'spat at me', 'touched my ...': the writer of the entry. An officer writing in
         # their own words is the victim; inside quotes, or in a report the victim wrote, the
         # first person is the record's victim.
-        window = text[mention.start : mention.end + 12].lower().split()
+        # 'take £50 off her': an amount after the offence words does not push its object out
+        amount = _AMOUNT.match(text, mention.end)
+        following = text[amount.end() if amount else mention.end :][:12]
+        window = (text[mention.start : mention.end] + following).lower().split()
         if any(w.strip(".,;:!?'\"") in ("me", "my") for w in window):
             quoted = _quoted(text, mention)
             officer = bool(author) and str(author).upper().startswith(("PC", "DC", "PCSO", "SGT", "DS"))
@@ -648,10 +843,11 @@ class RecordReader:
         if judge == "threat":
             words_only = mention.has("words_only")
             kill = bool(near("threat_to_kill", "sentence")) or "kill" in mention.text.lower()
-            # A threat to kill in so many words, meant to be believed, is 3B however it came
-            # (text, voicemail); 'you're dead' in a message stays malicious communications.
+            # A threat to kill in so many words ('kill', 'murder', 'cut your throat', 'put you
+            # in the ground'), meant to be believed, is 3B however it came (text, voicemail);
+            # 'you're dead' alone in a message stays malicious communications.
             said_kill = (
-                any(c.text.lower().startswith(("kill", "murder")) for c in near("threat_to_kill", "sentence"))
+                any(not c.text.lower().startswith("dead") for c in near("threat_to_kill", "sentence"))
                 or "kill" in mention.text.lower()
             )
             if said_kill and not words_only and near("immediate_fear", "entry"):
@@ -726,7 +922,8 @@ class RecordReader:
         offences = [self._mentions(doc, entry, OFFENCES, texts[entry]) for entry, doc in enumerate(docs)]
         self._offence_starts = [[m.token_start for m in found] for found in offences]
         people, persons = self._persons(docs)
-        self._doers = self._find_doers(docs, persons, offences)
+        self._gender = self._genders(docs, persons)
+        self._doers = self._find_doers(docs, persons, offences, self._gender)
         for key in self._doers:
             if "victim" not in people[key].roles:
                 people[key].roles.add("suspect")
@@ -734,7 +931,11 @@ class RecordReader:
             r["kind"] == "victim" for doc in docs for r in doc.user_data.get("crimedetect.roles", [])
         )
         default = self._default_victim(people, speaks_of_victim)
-        self._gender = self._genders(docs, persons)
+        # a child the parent reports for ('her daughter Ruby (15)') is the victim by default;
+        # the adult stays it for an object pronoun of the other gender ('smashed her window'
+        # in a record naming her son Leo (9))
+        person_default = self._default_victim(people, speaks_of_victim, children=True)
+        self._adult_default = default
         self._seen = []
         mentions: list[Mention] = []
         cues: list[Mention] = []
@@ -744,7 +945,13 @@ class RecordReader:
             text = texts[entry]
             for found, sink in ((offences[entry], mentions), (self._mentions(doc, entry, CUES, text), cues)):
                 for m in found:
-                    m.victim = self._victim_of(m, persons[entry], people, default, author, text, doc)
+                    # ... once the child has been named ('smashed her window. Her daughter
+                    # Lily (9) was asleep upstairs' is the mother's)
+                    child_named = person_default in self._seen or any(
+                        p["key"] == person_default and p["start"] < m.token_start for p in persons[entry]
+                    )
+                    own_default = person_default if child_named else default
+                    m.victim = self._victim_of(m, persons[entry], people, own_default, author, text, doc)
                     sink.append(m)
             self._seen.extend(p["key"] for p in persons[entry])
             for cue in doc.user_data.get(RECORD_CUES, []):
@@ -833,11 +1040,17 @@ class RecordReader:
                 )
             ):
                 victims = [ORGANISATION]
+            elif children := _counted_children(texts[m.entry], m):
+                victims = children
             elif self._plural(docs[m.entry], m):
+                # 'he and his wife Anya X were leaving when a man shouted at them': a
+                # companion is one of the victims though 'husband' alone makes a suspect
                 named = [
                     key
                     for key, person in sorted(people.items(), key=lambda item: item[1].order)
-                    if not person.roles & {"suspect", "professional"} and key not in self._doers
+                    if "professional" not in person.roles
+                    and ("suspect" not in person.roles or "companion" in person.roles)
+                    and key not in self._doers
                 ]
                 if 2 <= len(named) <= 8:
                     victims = named
@@ -850,6 +1063,12 @@ class RecordReader:
                     and (not c["applies_to"] or {category, *targets} & set(c["applies_to"]))
                 }
             )
+            in_sentence = [
+                (name, c.end <= m.start or c.start >= m.end)
+                for name, found in live_cues.items()
+                for c in found
+                if (c.entry, c.sentence) == (m.entry, m.sentence)
+            ]
             for victim in victims:
                 candidates.append(
                     Candidate(
@@ -860,6 +1079,8 @@ class RecordReader:
                         hocr_code=code,
                         confidence=rule.confidence,
                         cues=sorted(set(used) | set(marks)),
+                        sentence_cues=frozenset(name for name, outside in in_sentence if outside),
+                        own_cues=frozenset(name for name, outside in in_sentence if not outside),
                     )
                 )
         return RecordTrace(

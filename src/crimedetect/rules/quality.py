@@ -142,11 +142,15 @@ def table(results: dict[str, dict[str, Scores]], split: str) -> str:
     return "\n".join(lines)
 
 
-def n100_report(disclosure: Disclosure, cues: set[str], blocking: set[str]) -> bool:
+def n100_report(
+    disclosure: Disclosure, cues: set[str], blocking: set[str], unblocked: set[str] | None = None
+) -> bool:
     """A rape disclosure cued as a report that does not (yet) amount to a crime (reconcile's
-    ``n100_cues``, not blocked by a professional reporter): an N100, not a rape crime."""
+    ``n100_cues``, not blocked by a professional reporter unless ``n100_unblocked_cues``):
+    an N100, not a rape crime."""
     found = set((disclosure.model_extra or {}).get("cues", []))
-    return str(disclosure.category) == "rape" and bool(found & cues) and not found & blocking
+    not_blocked = not found & blocking or bool(found & (unblocked or set()))
+    return str(disclosure.category) == "rape" and bool(found & cues) and not_blocked
 
 
 def run(
@@ -165,8 +169,9 @@ def run(
 
     settings = load_settings()
     cues, blocking = set(settings.n100_cues), set(settings.n100_blocking_cues)
+    unblocked = set(settings.n100_unblocked_cues)
     disclosures = RuleDetector(config_path).detect(records)
-    reports = [[n100_report(d, cues, blocking) for d in found] for found in disclosures]
+    reports = [[n100_report(d, cues, blocking, unblocked) for d in found] for found in disclosures]
     crimes = [
         [d for d, r in zip(found, rep, strict=True) if not r]
         for found, rep in zip(disclosures, reports, strict=True)

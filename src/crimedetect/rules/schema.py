@@ -69,6 +69,11 @@ VICTIM_ROLE_KINDS = (
 
 Pattern = str | list[dict[str, Any]]
 
+#: The widest gap a phrase may hold (``*15``): a gap is a window of words, and a wider one
+#: reaches across sentences and makes spaCy's ``Matcher`` (the reference the tests compare
+#: with) enumerate an explosive number of partial matches.
+MAX_GAP = 15
+
 
 class RuleFileError(ValueError):
     """A rule file that fails validation; the message names file, rule and field."""
@@ -90,6 +95,12 @@ def _check_patterns(patterns: list[Pattern]) -> list[Pattern]:
                     raise ValueError(
                         f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, *) into "
                         "alternatives; write it as its own phrase"
+                    )
+                gap = re.fullmatch(r"\*(\d+)\??", word)
+                if gap and int(gap.group(1)) > MAX_GAP:
+                    raise ValueError(
+                        f"pattern {index}: gap {word!r} is wider than *{MAX_GAP}; a wider window "
+                        "crosses sentences: split the phrase or name the words between"
                     )
                 if "|=" in word:
                     raise ValueError(
@@ -248,6 +259,7 @@ class RoleRule(_Strict):
         "organisation",
         "state",
         "plural",
+        "companion",
     ]
     #: where the role words stand: just ``before`` the name ('IP Jane DOE') or just ``after``
     #: it, an age or 'was/has been' between ('Dale CRUMP (31) was arrested')
@@ -289,11 +301,16 @@ def _unique(ids: list[str]) -> None:
 
 class SentenceFold(_Strict):
     """A crime that, told in the same sentence as another for the same victim, is part of it
-    (the other's category, and optionally its HOCR code or one of its cues)."""
+    (the other's category, and optionally its HOCR code or one of its cues), unless the
+    folded crime's sentence carries ``unless_sentence_cue`` outside its own words (harassment
+    told with 'for weeks' is a course of conduct of its own)."""
 
     category: str
     hocr_code: str | None = None
     cue: str | None = None
+    unless_sentence_cue: str | None = None
+    #: ... nor when its own words carry this cue ('kept texting her': contact on many occasions)
+    unless_own_cue: str | None = None
 
 
 class CountingSettings(_Strict):
@@ -304,10 +321,11 @@ class CountingSettings(_Strict):
     counted_alongside: dict[str, list[str]] = Field(default_factory=dict)
     sentence_subsumed_by: dict[str, list[SentenceFold]] = Field(default_factory=dict)
     clock_waits_for: list[str] = Field(default_factory=list)
+    clock_starts_with_folded: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
-        tables = [self.subsumed_by, self.counted_alongside]
+        tables = [self.subsumed_by, self.counted_alongside, self.clock_starts_with_folded]
         tables.append({k: [f.category for f in v] for k, v in self.sentence_subsumed_by.items()})
         for table in tables:
             for key, values in table.items():
