@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from crimedetect.contract import Disclosure, Record
+from crimedetect.rules.components import TEXT
 from crimedetect.rules.counting import count
 from crimedetect.rules.extract import RecordReader, RecordTrace
 from crimedetect.rules.schema import load_counting, load_rules_dir, rules_version
@@ -116,13 +117,27 @@ class RuleDetector:
     # ---------------------------------------------------------------- detection
     def _docs(self, records: Sequence[Record] | Sequence[PackedRecord]) -> Iterator[tuple[int, list[Any]]]:
         """Each record's processed entries, in input order."""
-        items = ((entry.text, (i, len(r.entries))) for i, r in enumerate(records) for entry in r.entries)
+        nlp = self.nlp
         current: list[Any] = []
-        for doc, (index, total) in self.nlp.pipe(items, as_tuples=True, batch_size=self.batch_size):
+        for doc, (index, total) in nlp.pipe(
+            self._made_docs(nlp, records), as_tuples=True, batch_size=self.batch_size
+        ):
             current.append(doc)
             if len(current) == total:
                 yield index, current
                 current = []
+
+    @staticmethod
+    def _made_docs(
+        nlp: Any, records: Sequence[Record] | Sequence[PackedRecord]
+    ) -> Iterator[tuple[Any, tuple[int, int]]]:
+        """Each entry tokenized, with (record index, entries in the record): the entry's text
+        goes with its doc (``TEXT``), so components need not rebuild it from the tokens."""
+        for i, r in enumerate(records):
+            for entry in r.entries:
+                doc = nlp.make_doc(entry.text)
+                doc.user_data[TEXT] = entry.text
+                yield doc, (i, len(r.entries))
 
     def trace(self, records: Sequence[Record]) -> list[RecordTrace]:
         """The full decision trace of each record (mentions, qualifiers, candidates, drops)."""

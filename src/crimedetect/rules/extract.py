@@ -150,8 +150,21 @@ _COUNTED_CHILDREN = re.compile(
     r"granddaughters|stepdaughters|stepsons|stepchildren)\b",
     re.IGNORECASE,
 )
+#: What every group :data:`_COUNTED_CHILDREN` finds contains, lower-cased.
+_CHILD_GROUP_WORDS = ("daughters", "sons", "children", "kids", "girls", "boys")
 #: a child listed by first name and age straight after ('..., Tia 9, Leo 7 and Max 5,')
 _NAME_AND_AGE = re.compile(r"\s*(?:,|and|&|\()?\s*([A-Z][a-z]+)\s*\(?(?:aged\s+)?\d{1,2}\)?")
+
+
+def _may_count_children(text: str) -> bool:
+    """Whether an entry's text can name a group of children (:data:`_COUNTED_CHILDREN`): a few
+    substring tests, so that an entry naming none needs no regex search per mention. Text
+    that is not ASCII always can: IGNORECASE matches some non-ASCII letters ('ſ', 'K') that
+    ``lower()`` keeps."""
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in _CHILD_GROUP_WORDS)
 
 
 def _counted_children(text: str, mention: Mention) -> list[str]:
@@ -943,16 +956,22 @@ class RecordReader:
         for entry, doc in enumerate(docs):
             author = record.entries[entry].author
             text = texts[entry]
-            for found, sink in ((offences[entry], mentions), (self._mentions(doc, entry, CUES, text), cues)):
-                for m in found:
-                    # ... once the child has been named ('smashed her window. Her daughter
-                    # Lily (9) was asleep upstairs' is the mother's)
-                    child_named = person_default in self._seen or any(
-                        p["key"] == person_default and p["start"] < m.token_start for p in persons[entry]
-                    )
-                    own_default = person_default if child_named else default
-                    m.victim = self._victim_of(m, persons[entry], people, own_default, author, text, doc)
-                    sink.append(m)
+            # ... once the child has been named ('smashed her window. Her daughter Lily (9) was
+            # asleep upstairs' is the mother's): in an earlier entry, or in this one before the
+            # mention's first token (found once per entry, not once per mention)
+            child_from = (
+                0
+                if person_default in self._seen
+                else min((p["start"] + 1 for p in persons[entry] if p["key"] == person_default), default=None)
+            )
+            for m in offences[entry]:
+                child_named = child_from is not None and m.token_start >= child_from
+                own_default = person_default if child_named else default
+                m.victim = self._victim_of(m, persons[entry], people, own_default, author, text, doc)
+                mentions.append(m)
+            # A cue's victim is the person its sentence names, set below once every offence
+            # has its victim (so no _victim_of for cues: it would be overwritten).
+            cues.extend(self._mentions(doc, entry, CUES, text))
             self._seen.extend(p["key"] for p in persons[entry])
             for cue in doc.user_data.get(RECORD_CUES, []):
                 record_cues.append({**cue, "entry": entry})
@@ -985,6 +1004,12 @@ class RecordReader:
         candidates: list[Candidate] = []
         dropped: list[tuple[Mention, str]] = []
         live_cues = self._live_cues(cues)
+        # The live cues of each sentence, (cue name, cue) in order: what a candidate's
+        # ``sentence_cues`` and ``own_cues`` are read from (grouped once, not per mention).
+        sentence_live_cues: dict[tuple[int, tuple[int, int]], list[tuple[str, Mention]]] = {}
+        for name, found in live_cues.items():
+            for c in found:
+                sentence_live_cues.setdefault((c.entry, c.sentence), []).append((name, c))
         # An offence whose victim is an organisation ('left the shop without paying') is that
         # organisation's in the whole record: the same offence told without naming anyone
         # ('walked out with a basket of meat') is not a second crime against the reporter.
@@ -1000,6 +1025,7 @@ class RecordReader:
         # of the property crimes told without naming anyone else.
         if any(_business_as_victim(doc, persons[entry]) for entry, doc in enumerate(docs)):
             organisation_offences |= _ORGANISATION_PROPERTY | {"burglary"}
+        names_children = [_may_count_children(text) for text in texts]
         for m in mentions:
             rule = self.rules[m.rule_id]
             targets = {rule.category, rule.judge, m.rule_id}
@@ -1040,7 +1066,7 @@ class RecordReader:
                 )
             ):
                 victims = [ORGANISATION]
-            elif children := _counted_children(texts[m.entry], m):
+            elif names_children[m.entry] and (children := _counted_children(texts[m.entry], m)):
                 victims = children
             elif self._plural(docs[m.entry], m):
                 # 'he and his wife Anya X were leaving when a man shouted at them': a
@@ -1065,9 +1091,7 @@ class RecordReader:
             )
             in_sentence = [
                 (name, c.end <= m.start or c.start >= m.end)
-                for name, found in live_cues.items()
-                for c in found
-                if (c.entry, c.sentence) == (m.entry, m.sentence)
+                for name, c in sentence_live_cues.get((m.entry, m.sentence), ())
             ]
             for victim in victims:
                 candidates.append(
