@@ -55,7 +55,7 @@ from crimedetect.contract import (
 from crimedetect.hocr import category_for_code, counting_edition, severity_rank
 
 #: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
-#: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue.
+#: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`.
 RECONCILE_VERSION = "reconcile-4"
 
 # --------------------------------------------------------------------------- settings

@@ -298,7 +298,6 @@ class RecordTrace:
 @dataclass
 class _Person:
     key: str
-    name: str
     roles: set[str] = field(default_factory=set)
     age: int | None = None
     order: int = 0
@@ -371,7 +370,7 @@ class RecordReader:
                 if key == m["surname"] and len(by_surname.get(key, ())) == 1:
                     key = next(iter(by_surname[key]))
                 m["key"] = key
-                person = people.setdefault(key, _Person(key=key, name=key, order=order))
+                person = people.setdefault(key, _Person(key=key, order=order))
                 order += 1
                 person.roles.update(m["roles"])
                 person.age = person.age if person.age is not None else m["age"]
@@ -411,7 +410,7 @@ class RecordReader:
                     raw[entry].append(
                         {
                             "key": key,
-                            "name": people[key].name,
+                            "name": key,
                             "start": i,
                             "end": i + 1,
                             "roles": roles,
@@ -448,21 +447,22 @@ class RecordReader:
         docs: list[Doc],
         persons: list[list[dict[str, Any]]],
         offences: list[list[Mention]],
-        genders: Mapping[str, str] | None = None,
+        offence_starts: list[list[int]],
+        genders: Mapping[str, str],
     ) -> set[str]:
         """People named just before offence words ('PIKE spat at me', 'KNOWLES (20) keeps
         messaging'): the doers, so never the victim of that record's offences. Also a person
         given the role word that did it ('his dad smacked him' ... 'Dad is Gary HOLT').
-        ``offences``: each entry's offence mentions."""
+        ``offences``: each entry's offence mentions; ``offence_starts``: their first tokens."""
         doers: set[str] = set()
         doer_roles: set[str] = set()
         for entry, doc in enumerate(docs):
-            starts = [m.token_start for m in offences[entry]]
+            starts = offence_starts[entry]
             for r in doc.user_data.get("crimedetect.roles", []):
                 if r["kind"] in ("relative", "suspect") and cls._does(doc, r["end"], starts):
                     doer_roles.add(doc[r["end"] - 1].lower_)
         for entry, doc in enumerate(docs):
-            starts = [m.token_start for m in offences[entry]]
+            starts = offence_starts[entry]
             ends = [m.token_end for m in offences[entry]]
             roles_here = doc.user_data.get("crimedetect.roles", [])
             for p in persons[entry]:
@@ -481,7 +481,7 @@ class RecordReader:
                     continue
                 if (
                     cls._does(doc, p["end"], starts)
-                    or cls._does_as_pronoun(doc, p["end"], starts, (genders or {}).get(p["key"]))
+                    or cls._does_as_pronoun(doc, p["end"], starts, genders.get(p["key"]))
                     or cls._sends(doc, p, starts)
                 ):
                     doers.add(p["key"])
@@ -498,11 +498,11 @@ class RecordReader:
             i += 1
         if i >= len(doc) or doc[i].lower_ not in _SENDING:
             return False
-        sentence_end = next((t.i for t in doc[i:] if t.is_sent_end), len(doc) - 1)
+        sentence_end = _sentences(doc)[i][1]
         # the offence words inside the message ('saying ...', a quote), not the thing sent
         # ('Mia sent a photo of herself': she is no doer)
         return any(
-            i < start <= sentence_end
+            i < start < sentence_end
             and any(
                 t.lower_ in _MESSAGE_OPENERS or t.text in ("'", '"', "\u2018", "\u201c") for t in doc[i:start]
             )
@@ -510,7 +510,7 @@ class RecordReader:
         )
 
     @classmethod
-    def _does_as_pronoun(cls, doc: Doc, end: int, starts: list[int], gender: str | None = None) -> bool:
+    def _does_as_pronoun(cls, doc: Doc, end: int, starts: list[int], gender: str | None) -> bool:
         """A name taken up by a subject pronoun that then does the offence words ('ended it
         with Tom GREEN last summer he has been turning up ...'): only a few words that are
         no verb of telling between the name and 'he'/'she' ('Dean SMITH says he has been
@@ -639,13 +639,11 @@ class RecordReader:
 
     @staticmethod
     def _relaying(
-        candidates: list[dict[str, Any]], mention: Mention, people: dict[str, _Person], doc: Doc | None
+        candidates: list[dict[str, Any]], mention: Mention, people: dict[str, _Person], doc: Doc
     ) -> list[dict[str, Any]]:
         """Persons named before the offence words who tell them ('Kelsey BIRCH told her that',
         'Joanne KEMP has now told OIC that'): a relaying verb within four words of the name.
         Never a reporter (who tells what happened to others)."""
-        if doc is None:
-            return []
         return [
             p
             for p in candidates
@@ -660,15 +658,13 @@ class RecordReader:
         candidates: list[dict[str, Any]],
         mention: Mention,
         people: dict[str, _Person],
-        doc: Doc | None,
+        doc: Doc,
     ) -> str | None:
         """The nearest person named before the offence words, of the object pronoun's gender
         (or unknown), with no other offence words between ('Connor touched her ..., she
         pushed him off' is not Connor's), when the doer went at them ('YATES went for Bilal
         outside and punched him') or, not a reporter, a subject pronoun of someone else
         stands between ('sent Freya a text saying he was going to kill her')."""
-        if doc is None:
-            return None
         offence_starts = self._offence_starts[mention.entry]
         wanted = _PRONOUN_GENDER.get(pronoun)
         for p in sorted(candidates, key=lambda p: p["end"], reverse=True):
@@ -730,7 +726,7 @@ class RecordReader:
         default: str | None,
         author: str | None,
         text: str,
-        doc: Doc | None = None,
+        doc: Doc,
     ) -> str | None:
         low, high = mention.sentence
         candidates = []
@@ -746,7 +742,8 @@ class RecordReader:
                 continue  # (an IP read as a doer: 'launched a plate at Keith hitting him')
             candidates.append(p)
         after = [p for p in candidates if p["start"] > mention.token_start]
-        if doc is not None and text[mention.start : mention.end].lower().split()[-1:] in (["her"], ["him"]):
+        own = mention.text.lower().split()
+        if own[-1:] in (["her"], ["him"]):
             # 'NOLAN has slapped her and when her son Bradley tried to stop him': the words
             # name their object; a person named after is it only in apposition ('punched
             # her, his wife Jo ROOK').
@@ -759,7 +756,7 @@ class RecordReader:
         # 'take £50 off her': an amount after the offence words does not push its object out
         amount = _AMOUNT.match(text, mention.end)
         following = text[amount.end() if amount else mention.end :][:12]
-        window = (text[mention.start : mention.end] + following).lower().split()
+        window = (mention.text + following).lower().split()
         if any(w.strip(".,;:!?'\"") in ("me", "my") for w in window):
             quoted = _quoted(text, mention)
             officer = bool(author) and str(author).upper().startswith(("PC", "DC", "PCSO", "SGT", "DS"))
@@ -773,7 +770,7 @@ class RecordReader:
         # 'X ... sexually abused her': an object pronoun points away from the name before
         # the offence words (often its doer) to the record's victim.
         # ... within the offence words too ('launched a TV remote at her')
-        words = window[:4] + text[mention.start : mention.end].lower().split()
+        words = window[:4] + own
         pronouns = [w.strip(".,;:!?'\"") for w in words]
         if any(w in ("her", "him", "them") for w in pronouns) and default:
             # A relative relaying what happened to them ('RP states her daughter Kelsey BIRCH
@@ -789,7 +786,6 @@ class RecordReader:
                 p
                 for p in candidates
                 if p["end"] <= mention.token_start
-                and doc is not None
                 and p["end"] < len(doc)
                 and doc[p["end"]].lower_ in ("'s", "\u2019s")
             ]
@@ -936,7 +932,7 @@ class RecordReader:
         self._offence_starts = [[m.token_start for m in found] for found in offences]
         people, persons = self._persons(docs)
         self._gender = self._genders(docs, persons)
-        self._doers = self._find_doers(docs, persons, offences, self._gender)
+        self._doers = self._find_doers(docs, persons, offences, self._offence_starts, self._gender)
         for key in self._doers:
             if "victim" not in people[key].roles:
                 people[key].roles.add("suspect")
@@ -1113,5 +1109,5 @@ class RecordReader:
             candidates=candidates,
             dropped=dropped,
             record_cues=record_cues,
-            persons={k: {"name": p.name, "roles": sorted(p.roles), "age": p.age} for k, p in people.items()},
+            persons={k: {"name": k, "roles": sorted(p.roles), "age": p.age} for k, p in people.items()},
         )

@@ -17,8 +17,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crimedetect.contract import CATEGORIES, Audit, Disclosure, Record
+
+if TYPE_CHECKING:
+    from crimedetect.reconcile import ReconcileSettings
 
 HELD_OUT = "held_out"
 DEVELOPMENT = "development"
@@ -142,15 +146,17 @@ def table(results: dict[str, dict[str, Scores]], split: str) -> str:
     return "\n".join(lines)
 
 
-def n100_report(
-    disclosure: Disclosure, cues: set[str], blocking: set[str], unblocked: set[str] | None = None
-) -> bool:
+def n100_report(disclosure: Disclosure, settings: ReconcileSettings) -> bool:
     """A rape disclosure cued as a report that does not (yet) amount to a crime (reconcile's
-    ``n100_cues``, not blocked by a professional reporter unless ``n100_unblocked_cues``):
-    an N100, not a rape crime."""
+    ``n100_cues`` and :func:`~crimedetect.reconcile.n100_not_blocked`): an N100, not a rape crime."""
+    from crimedetect.reconcile import n100_not_blocked
+
     found = set((disclosure.model_extra or {}).get("cues", []))
-    not_blocked = not found & blocking or bool(found & (unblocked or set()))
-    return str(disclosure.category) == "rape" and bool(found & cues) and not_blocked
+    return (
+        str(disclosure.category) == "rape"
+        and bool(found & set(settings.n100_cues))
+        and n100_not_blocked(found, settings)
+    )
 
 
 def run(
@@ -168,10 +174,8 @@ def run(
     from crimedetect.reconcile import load_settings
 
     settings = load_settings()
-    cues, blocking = set(settings.n100_cues), set(settings.n100_blocking_cues)
-    unblocked = set(settings.n100_unblocked_cues)
     disclosures = RuleDetector(config_path).detect(records)
-    reports = [[n100_report(d, cues, blocking, unblocked) for d in found] for found in disclosures]
+    reports = [[n100_report(d, settings) for d in found] for found in disclosures]
     crimes = [
         [d for d, r in zip(found, rep, strict=True) if not r]
         for found, rep in zip(disclosures, reports, strict=True)
