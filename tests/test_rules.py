@@ -512,3 +512,23 @@ def test_cli_explain_and_report(tmp_path: Path) -> None:
     rows = {r["rule_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rows["violence.strike_person"]["hits"] == 1
     assert rows["theft.stolen"]["false_hits"] == 1
+
+
+def test_word_cut_at_the_window_end_is_no_first_person(detector: RuleDetector) -> None:
+    """v18f: 'me' read from a word cut by the 12-character window after the offence words
+    ('(lock snapping me|thod)') made the officer writing the entry the victim."""
+    record = Record.model_validate(
+        {
+            "record_id": "X-ME",
+            "entries": [
+                {"at": "2017-06-01T10:00:00Z", "text": "RP Ann LEE found the lock of her back door damaged."},
+                {
+                    "at": "2017-06-01T12:00:00Z",
+                    "author": "PC 4471",
+                    "text": "Door cylinder snapped (lock snapping method), bolt held.",
+                },
+            ],
+        }
+    )
+    victims = {str(d.victim) for d in detector.detect([record])[0]}
+    assert "PC 4471" not in victims

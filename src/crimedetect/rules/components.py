@@ -233,7 +233,9 @@ _FAMILY_WORDS = ("son", "daughter", "child", "niece", "nephew")
 _AGE_AFTER = re.compile(
     r"^\s*(?:\((\d{1,2})(?:\s*(?:yrs?|years?))?(?:\)|[,;]\s*(?i:dob|d\.o\.b|born)\b)"
     r"|,?\s*aged\s+(\d{1,2})\b"
-    r"|,?\s*(\d{1,2})\s*(?:yrs?|years? old|yo)\b)"
+    r"|,?\s*(\d{1,2})\s*(?:yrs?|years? old|yo)\b"
+    # 'my daughter Amelia HART who is 13'
+    r"|,?\s*who\s+is\s+(?:only\s+|just\s+)?(\d{1,2})\b(?!\s*(?:[:.]\d|am|pm|hrs|minutes|mins|days|weeks|months|miles|%)))"
 )
 
 

@@ -46,13 +46,19 @@ def fold(
     folded: dict[str, str] = {}
     present = set(categories)
     alongside = {c for key in present for c in settings.counted_alongside.get(key, []) if c in present}
-    for category in sorted(present - alongside, key=severity_rank, reverse=True):
+    # a crime counted alongside another (an assault beside modern slavery) still folds into
+    # a bigger one that is itself counted alongside (the blow when she cried is the rape's)
+    for category in sorted(present, key=severity_rank, reverse=True):
         for bigger in settings.subsumed_by.get(category, []):
-            if bigger in present and bigger != category:
+            if (
+                bigger in present
+                and bigger != category
+                and (category not in alongside or bigger in alongside)
+            ):
                 folded[category] = bigger
                 present.discard(category)
                 break
-    extra = (present & in_addition) | alongside
+    extra = (present & in_addition) | (alongside & present)
     rest = present - extra
     if rest:
         principal = min(rest, key=severity_rank)
@@ -60,6 +66,33 @@ def fold(
             folded[category] = principal
         return {principal} | extra, folded
     return extra, folded
+
+
+def _sentence_folds(candidates: list[Candidate], settings: CountingSettings) -> list[str]:
+    """The category each candidate is counted under after sentence folds, following chains:
+    when the crime a candidate folds into is itself folded in the same sentence (keys taken
+    to control her, beside a grab that is part of a robbery), it goes where that crime went."""
+    direct = [_sentence_fold(c, candidates, settings) or c.category for c in candidates]
+    for _ in range(len(candidates)):
+        changed = False
+        for i, c in enumerate(candidates):
+            target = direct[i]
+            if target == c.category:
+                continue
+            # where the candidates of the target category (same victim, same sentence) went
+            places = {
+                direct[j]
+                for j, other in enumerate(candidates)
+                if other.category == target
+                and other.victim == c.victim
+                and (other.mention.entry, other.mention.sentence) == (c.mention.entry, c.mention.sentence)
+            }
+            if target not in places and places:
+                direct[i] = min(places, key=severity_rank)
+                changed = True
+        if not changed:
+            break
+    return direct
 
 
 def _sentence_fold(
@@ -101,8 +134,8 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
     edition = counting_edition(record.entries[first].at)
     in_addition = set(edition.counted_in_addition)
     by_victim: dict[str, dict[str, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
-    for c in candidates:
-        by_victim[c.victim][_sentence_fold(c, candidates, settings) or c.category].append(c)
+    for c, category in zip(candidates, _sentence_folds(candidates, settings), strict=True):
+        by_victim[c.victim][category].append(c)
     disclosures: list[Disclosure] = []
     for victim, by_category in by_victim.items():
         counted, folded = fold(set(by_category), in_addition, settings)
@@ -112,7 +145,7 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
                 if big == category:
                     group.extend(by_category[small])
             group.sort(key=lambda c: (c.mention.entry, c.mention.start))
-            own = [c for c in group if c.category == category]
+            own = [c for c in group if c.category == category] or group  # never empty
             starts_clock = set(settings.clock_starts_with_folded.get(category, [])) | {category}
             clock = [c for c in group if c.category in starts_clock]
             evidence: list[Evidence] = []

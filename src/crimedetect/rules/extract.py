@@ -34,6 +34,8 @@ STATE = "State (no individual victim)"
 _LINKS = frozenset(
     {"has", "had", "have", "been", "then", "also", "just", "now", "allegedly", "again", "keeps", "was"}
 )
+#: Links that may follow a comma after a doer's name ('Dennis HOLT, has again shouted ...').
+_COMMA_LINKS = frozenset({"has", "had", "have", "allegedly", "again"})
 ORGANISATION = "organisation"
 #: Categories whose victim is the business when the person named speaks for it (a manager).
 _ORGANISATION_PROPERTY = frozenset({"criminal_damage_arson", "theft"})
@@ -52,6 +54,24 @@ _AGE_IN_TEXT = re.compile(
     r"|\b[a-z]+ \((\d{1,2})\)",
     re.IGNORECASE,
 )
+
+
+#: An age at the time of the act ('when I was 11 he had sex with me', 'from the age of 10'):
+#: in a historic disclosure it, not the victim's age now, decides the child offence.
+_AGE_AT_THE_TIME = re.compile(
+    r"\b(?:when|since|from when) (?:she|he|i|they) (?:was|were) (\d{1,2})\b"
+    r"|\b(?:from|at) the age of (\d{1,2})\b",
+    re.IGNORECASE,
+)
+
+
+def _age_at_the_time(text: str, mention: Mention) -> int | None:
+    """The youngest age at the time of the act stated in the mention's sentence, if any."""
+    start = max(text.rfind(".", 0, mention.start) + 1, 0)
+    end = text.find(".", mention.end)
+    window = text[start : end if end != -1 else len(text)]
+    ages = [int(g) for match in _AGE_AT_THE_TIME.finditer(window) for g in match.groups() if g]
+    return min(ages) if ages else None
 
 
 def _age_in_sentence(text: str, mention: Mention) -> int | None:
@@ -97,6 +117,13 @@ _TELLING = frozenset(
     }
 )
 
+#: Police titles before an officer's name or collar number ('PC 2715', 'PCSO Jo KING').
+_OFFICER_TITLES = frozenset({"PC", "PCSO", "DC", "DS", "PS", "SGT", "INSP"})
+
+#: Words that end the phrase between 'by' and a name ('hit by a car and Dean ROWE stopped').
+_NOT_BY_LINKS = frozenset(
+    {"and", "or", "with", "to", "at", "in", "on", "then", "when", "while", "who", "after"}
+)
 #: Verbs of sending a written message, whose sender is the doer of the words in it.
 _SENDING = frozenset(
     {"sent", "sends", "texted", "texts", "messaged", "messages", "posted", "posts", "emailed"}
@@ -427,6 +454,9 @@ class RecordReader:
             if not (0 <= start - end <= 4):
                 continue
             gap = doc[end:start]
+            # 'Dennis HOLT, has again shouted abuse': a comma, then an auxiliary
+            if len(gap) > 1 and gap[0].text == "," and gap[1].lower_ in _COMMA_LINKS:
+                gap = gap[1:]
             if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
                 if (
                     _passive(gap, doc[start : start + 3])
@@ -475,8 +505,8 @@ class RecordReader:
                     doers.add(p["key"])
                     continue
                 # 'punched by Lewis HOUGH', 'touched on the dance floor by Jamie SAVAGE'
-                by = p["start"] - 1
-                if by >= 0 and doc[by].lower_ == "by" and any(0 <= by - end <= 5 for end in ends):
+                by = cls._by_before(doc, p["start"])
+                if by >= 0 and any(0 <= by - end <= 5 for end in ends):
                     doers.add(p["key"])
                     continue
                 if (
@@ -486,6 +516,20 @@ class RecordReader:
                 ):
                     doers.add(p["key"])
         return doers
+
+    @staticmethod
+    def _by_before(doc: Doc, start: int) -> int:
+        """Index of the 'by' that introduces the person starting at ``start`` ('punched by Lewis
+        HOUGH'), also across a determiner and up to two lower-case role words ('raped by her uncle
+        Philip ASPINALL', 'hit by the ex partner Dean ROWE'); -1 when there is none."""
+        i = start - 1
+        for _ in range(3):
+            if i < 0 or doc[i].lower_ == "by":
+                break
+            if not (doc[i].is_alpha and doc[i].is_lower) or doc[i].lower_ in _NOT_BY_LINKS:
+                return -1
+            i -= 1
+        return i if i >= 0 and doc[i].lower_ == "by" else -1
 
     @staticmethod
     def _sends(doc: Doc, person: dict[str, Any], starts: list[int]) -> bool:
@@ -718,6 +762,26 @@ class RecordReader:
             for t in doc[low : person["start"]]
         )
 
+    @staticmethod
+    def _officer_object(mention: Mention, persons: list[dict[str, Any]], doc: Doc) -> str | None:
+        """An officer named just after the offence words ('bit PC 2715 SHARPE', 'kicked PC Laura
+        SHARPE'): an assault on a constable (104, 8S) is the officer's, though a professional is
+        otherwise never a victim. The named person, else the title and collar number ('PC 2715'),
+        as for an officer writing 'me'; None when no officer title follows the first word."""
+        last = min(mention.token_start + 3, mention.token_end + 1, len(doc))
+        for i in range(mention.token_start + 1, last):
+            if doc[i].text.upper() not in _OFFICER_TITLES:
+                continue
+            if doc[i - 1].lower_ == "by":
+                return None  # 'punched by PC SHARPE': the officer did it
+            for p in persons:
+                if p["start"] in (i, i + 1):
+                    return str(p["key"])
+            if i + 1 < len(doc) and doc[i + 1].like_num:
+                return f"{doc[i].text.upper()} {doc[i + 1].text}"
+            return None
+        return None
+
     def _victim_of(
         self,
         mention: Mention,
@@ -748,6 +812,9 @@ class RecordReader:
             # name their object; a person named after is it only in apposition ('punched
             # her, his wife Jo ROOK').
             after = [p for p in after if _only_between(doc, mention.token_end, p["start"], _APPOSITION)]
+        officer = self._officer_object(mention, persons, doc)
+        if officer is not None:
+            return officer
         if after:
             return min(after, key=lambda p: p["start"])["key"]
         # 'spat at me', 'touched my ...': the writer of the entry. An officer writing in
@@ -755,7 +822,11 @@ class RecordReader:
         # first person is the record's victim.
         # 'take £50 off her': an amount after the offence words does not push its object out
         amount = _AMOUNT.match(text, mention.end)
-        following = text[amount.end() if amount else mention.end :][:12]
+        rest = text[amount.end() if amount else mention.end :]
+        following = rest[:12]
+        if rest[12:13].isalnum():
+            # a word cut at the window's end is no word ('(lock snapping me|thod)' is not 'me')
+            following = following.rsplit(" ", 1)[0] if " " in following else ""
         window = (mention.text + following).lower().split()
         if any(w.strip(".,;:!?'\"") in ("me", "my") for w in window):
             quoted = _quoted(text, mention)
@@ -884,7 +955,9 @@ class RecordReader:
                 return "robbery", "34B", ["force_on_person"], "force used on the person"
             return "theft", "39", [], "no force on the person"
         if judge == "sexual_activity":
-            age = age_of.get(mention.victim or "")
+            age = _age_at_the_time(text, mention)
+            if age is None:
+                age = age_of.get(mention.victim or "")
             if age is None:
                 age = _age_in_sentence(text, mention)
             if age is not None and age < 13:
@@ -898,7 +971,9 @@ class RecordReader:
                 )
             return None, None, [], "sexual activity, no child victim"
         if judge == "child_sexual":
-            age = age_of.get(mention.victim or "")
+            age = _age_at_the_time(text, mention)
+            if age is None:
+                age = age_of.get(mention.victim or "")
             if age is None:
                 age = _age_in_sentence(text, mention)
             if age is not None and age < 16:
