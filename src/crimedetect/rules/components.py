@@ -233,11 +233,22 @@ _FAMILY_WORDS = ("son", "daughter", "child", "niece", "nephew")
 _AGE_AFTER = re.compile(
     r"^\s*(?:\((\d{1,2})(?:\s*(?:yrs?|years?))?(?:\)|[,;]\s*(?i:dob|d\.o\.b|born)\b)"
     r"|,?\s*aged\s+(\d{1,2})\b"
-    r"|,?\s*(\d{1,2})\s*(?:yrs?|years? old|yo)\b"
+    # '13-year-old', '14 yr old', '9 yrs'; not '2 years ago' or '2 yrs ago'
+    r"|,?\s*(\d{1,2})[\s-]*(?:(?:yrs?|years?)[\s-]*old|yrs?\b(?![\s-]*ago)|yo)\b"
+    # 'Liam HUNT, 9, was', 'Dean WEBB, 31.': a bare number between commas (or at the end)
+    r"|,\s*(\d{1,2})(?=\s*(?:[,;)]|\.(?:\s|$)|$))"
+    # 'Josh TATE is 8 years old'
+    r"|,?\s*(?:is|was)\s+(?:only\s+|just\s+)?(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
     # 'my daughter Amelia HART who is 13'
     r"|,?\s*who\s+is\s+(?:only\s+|just\s+)?(\d{1,2})\b(?!\s*(?:[:.]\d|am|pm|hrs|minutes|mins|days|weeks|months|miles|%)))"
 )
 
+
+#: An age just before a name: 'her 13-year-old daughter Ella', 'a 14 yr old boy Tom', 'Boy, 9, Liam'.
+_AGE_BEFORE = re.compile(
+    r"\b(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\s+(?:[a-z]+\s+){0,2}$"
+    r"|\b(?i:boy|girl|child|son|daughter|pupil|youth)\s*(?:,\s*|\(\s*)(\d{1,2})\s*[,)]\s*$"
+)
 
 #: '14', '3a': a house number
 _HOUSE_NUMBER = re.compile(r"\d+[a-zA-Z]?")
@@ -356,7 +367,9 @@ class PersonFinder:
             span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
             if span is None:
                 continue
-            age_match = _AGE_AFTER.match(text[match.end() : match.end() + 20])
+            age_match = _AGE_AFTER.match(text[match.end() : match.end() + 30]) or _AGE_BEFORE.search(
+                text[max(0, match.start() - 40) : match.start()]
+            )
             age = next((int(g) for g in age_match.groups() if g), None) if age_match else None
             person_roles = sorted(
                 {kind for kind, s, e in roles if e <= span.start and span.start - e <= 1}

@@ -126,10 +126,18 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
     if not candidates:
         return []
     named = {c.victim for c in candidates if c.victim != UNKNOWN}
-    # A mention whose victim is unknown belongs to the only named victim, if there is one.
+    # A mention whose victim is unknown belongs to the only named victim, if there is one;
+    # else to the only named victim of its category ('assault on police' in the custody
+    # entry is the officer's assault told before, not a second one).
+    named_in: dict[str, set[str]] = defaultdict(set)
+    for c in candidates:
+        if c.victim != UNKNOWN:
+            named_in[c.category].add(c.victim)
     for c in candidates:
         if c.victim == UNKNOWN and len(named) == 1:
             c.victim = next(iter(named))
+        elif c.victim == UNKNOWN and len(named_in[c.category]) == 1:
+            c.victim = next(iter(named_in[c.category]))
     first = min(c.mention.entry for c in candidates)
     edition = counting_edition(record.entries[first].at)
     in_addition = set(edition.counted_in_addition)

@@ -48,7 +48,8 @@ _AIMED_AT = frozenset({"at", "for", "towards", "on"})
 
 _AGE_IN_TEXT = re.compile(
     r"\b(?:when|since|from when) (?:she|he|i|they) (?:was|were) (\d{1,2})\b"
-    r"|\baged (\d{1,2})\b|\b(\d{1,2}) ?(?:years? old|yo|yrs? old)\b"
+    r"|\baged (\d{1,2})\b|\b(\d{1,2})[ -]?(?:years?[ -]old|yo|yrs?[ -]old)\b"
+    r"|\b(?:boy|girl|child|son|daughter)\s*,\s*(\d{1,2})\s*,"
     r"|\b(?:she|he|i) (?:is|was) (?:only )?(\d{1,2})\b"
     r"|\bunder (1[0-8])\b"
     r"|\b[a-z]+ \((\d{1,2})\)",
@@ -159,14 +160,42 @@ def _note_passive(doc: Doc, start: int) -> bool:
     """'Sam LEE 30 punched in face': in note style, a participle straight on to a
     preposition and a body part (no object) was done to the person named before it."""
     verb = doc[start]
-    if (
-        not verb.lower_.endswith("ed")
-        or start + 1 >= len(doc)
-        or doc[start + 1].lower_ not in _BODY_PREPOSITIONS
-    ):
+    if not verb.lower_.endswith("ed") or start + 1 >= len(doc):
         return False
-    return any(t.lower_ in _BODY_PARTS for t in doc[start + 2 : start + 5])
+    if doc[start + 1].lower_ in _BODY_PREPOSITIONS:
+        return any(t.lower_ in _BODY_PARTS for t in doc[start + 2 : start + 5])
+    # 'Son Ryan ASHWORTH 24 punched twice by stepfather Gary': a 'by' soon after a participle
+    # with no object names the doer (no punctuation between)
+    if doc[start + 1].lower_ in _OBJECTS or doc[start + 1].is_title or doc[start + 1].is_upper:
+        return False
+    for token in doc[start + 1 : start + 5]:
+        if token.is_punct:
+            break
+        if token.lower_ == "by":
+            return True
+    # 'Son Ryan ASHWORTH 24 punched twice, nose bleed': how often, then the clause ends
+    i = start + 1
+    while i < len(doc) and doc[i].lower_ in _HOW_OFTEN:
+        i += 1
+    return i > start + 1 and (i == len(doc) or doc[i].text in (",", ".", ";", "-"))
 
+
+#: Categories that are one kind of crime for :meth:`RecordReader._to_the_one_named` (an
+#: assault is judged with or without injury by the words near each mention).
+_KIND_OF_CRIME = {"violence_with_injury": "assault", "violence_without_injury": "assault"}
+
+#: Family words that name a person without a name ('RPs son', 'her partner').
+_KIN = frozenset(
+    {"son", "daughter", "brother", "sister", "husband", "wife", "partner", "mum", "dad", "mother", "father"}
+)
+
+#: Words of how often after a participle ('punched twice', 'kicked several times').
+_HOW_OFTEN = frozenset(
+    {"once", "twice", "repeatedly", "several", "multiple", "three", "four", "times", "again"}
+)
+
+#: Object words straight after a verb ('punched him'): the verb is active, not a note passive.
+_OBJECTS = frozenset({"her", "him", "them", "me", "us", "his", "their", "my", "a", "an", "the"})
 
 _NUMBER_WORDS = {"2": 2, "3": 3, "4": 4, "5": 5, "two": 2, "three": 3, "four": 4, "five": 5, "both": 2}
 #: 'hit her 2 daughters', 'slapped both kids', 'assaulted his three children': the offence
@@ -285,6 +314,8 @@ class Mention:
     victim: str | None = None
     #: the victim is the record's default: the mention's sentence names nobody it could be
     victim_by_default: bool = False
+    #: an object pronoun ('punched him') that fell back to the record's victim by default
+    pronoun_by_default: bool = False
 
     def has(self, qualifier: str) -> bool:
         return any(q["qualifier"] == qualifier for q in self.qualifiers)
@@ -387,15 +418,21 @@ class RecordReader:
         raw = [list(doc.user_data.get(PERSONS, [])) for doc in docs]
         # 'Mr HUSSAIN' is the one Imran HUSSAIN named in full anywhere in the record, before
         # or after (not a second person, so not a second victim)
-        for m in (m for mentions in raw for m in mentions if _is_first_name(m["first"])):
+        for m in (m for mentions in raw for m in mentions if _is_first_name(m["first"]) and m["surname"]):
             by_surname.setdefault(m["surname"], set()).add(m["name"])
             by_first.setdefault(m["first"].split()[0], set()).add(m["name"])
+        # 'her son Kieran (15)' is the Kieran OKAFOR named in full elsewhere in the record
+        for m in (m for mentions in raw for m in mentions if not m["surname"]):
+            if len(by_first.get(m["first"], ())) != 1:
+                by_first.setdefault(m["first"], set()).add(m["name"])
         order = 0
         for mentions in raw:
             for m in mentions:
                 key = m["name"] if _is_first_name(m["first"]) else m["surname"]
                 if key == m["surname"] and len(by_surname.get(key, ())) == 1:
                     key = next(iter(by_surname[key]))
+                elif not m["surname"] and len(by_first.get(key, ())) == 1:
+                    key = next(iter(by_first[key]))
                 m["key"] = key
                 person = people.setdefault(key, _Person(key=key, order=order))
                 order += 1
@@ -493,7 +530,6 @@ class RecordReader:
                     doer_roles.add(doc[r["end"] - 1].lower_)
         for entry, doc in enumerate(docs):
             starts = offence_starts[entry]
-            ends = [m.token_end for m in offences[entry]]
             roles_here = doc.user_data.get("crimedetect.roles", [])
             for p in persons[entry]:
                 if any(
@@ -504,9 +540,12 @@ class RecordReader:
                 ):
                     doers.add(p["key"])
                     continue
-                # 'punched by Lewis HOUGH', 'touched on the dance floor by Jamie SAVAGE'
+                # 'punched by Lewis HOUGH', 'touched on the dance floor by Jamie SAVAGE'; also
+                # when the offence words take in the 'by' ('was punched by Lewis')
                 by = cls._by_before(doc, p["start"])
-                if by >= 0 and any(0 <= by - end <= 5 for end in ends):
+                if by >= 0 and any(
+                    0 <= by - m.token_end <= 5 or m.token_start <= by < m.token_end for m in offences[entry]
+                ):
                     doers.add(p["key"])
                     continue
                 if (
@@ -805,7 +844,10 @@ class RecordReader:
             if p["key"] in self._doers and "victim" not in person.roles:
                 continue  # (an IP read as a doer: 'launched a plate at Keith hitting him')
             candidates.append(p)
-        after = [p for p in candidates if p["start"] > mention.token_start]
+        # 'was sent sexual images ... by Dean WEBB': a person after 'by' is who did it
+        after = [
+            p for p in candidates if p["start"] > mention.token_start and self._by_before(doc, p["start"]) < 0
+        ]
         own = mention.text.lower().split()
         if own[-1:] in (["her"], ["him"]):
             # 'NOLAN has slapped her and when her son Bradley tried to stop him': the words
@@ -869,7 +911,15 @@ class RecordReader:
             if told:
                 return told
             named_before = self._seen + [p["key"] for p in persons if p["end"] <= mention.token_start]
-            return self._of_pronoun_gender(pronoun, default, named_before, people)
+            victim = self._of_pronoun_gender(pronoun, default, named_before, people)
+            # 'when RPs son came out MOSS punched him': the pronoun may be a relative named
+            # only by a family word before it, not the record's victim
+            low = mention.sentence[0]
+            mention.pronoun_by_default = victim == default and any(
+                t.lower_ in _KIN and (t.i + 1 >= len(doc) or not doc[t.i + 1].is_title)
+                for t in doc[low : mention.token_start]
+            )
+            return victim
         before = [p for p in candidates if p["end"] <= mention.token_start]
         if before:
             return max(before, key=lambda p: p["end"])["key"]
@@ -999,6 +1049,33 @@ class RecordReader:
             return None, None, [], "single occasion, no course of conduct"
         return rule.category, rule.hocr_code, [], "pattern"
 
+    @staticmethod
+    def _to_the_one_named(candidates: list[Candidate], people: dict[str, _Person]) -> None:
+        """A mention naming nobody whose default victim was not called the IP or victim (the
+        caller, a parent) is the crime of the one person named as its victim elsewhere in the
+        record ('Crime now recorded s76 CCB' in a review, after the mother called about her
+        daughter's husband; 'when RPs son came out MOSS punched him' before 'Son Ryan X punched
+        twice'): not a second crime against the caller. An object pronoun that fell back to
+        the default counts as naming nobody."""
+        # a mention read as done to several ('both', 'all three') names each of them
+        several = {id(c.mention) for c in candidates if c.victim != c.mention.victim}
+        named: dict[str, set[str]] = {}
+        for c in candidates:
+            weak = c.mention.victim_by_default or c.mention.pronoun_by_default
+            if not weak or id(c.mention) in several:
+                named.setdefault(_KIND_OF_CRIME.get(c.category, c.category), set()).add(c.victim)
+        for c in candidates:
+            person = people.get(c.victim)
+            kind = _KIND_OF_CRIME.get(c.category, c.category)
+            if (
+                (c.mention.victim_by_default or c.mention.pronoun_by_default)
+                and id(c.mention) not in several
+                and person is not None
+                and "victim" not in person.roles
+                and len(named.get(kind, ())) == 1
+            ):
+                c.victim = next(iter(named[kind]))
+
     # ---------------------------------------------------------------- the record
     def read(self, record: Record, docs: list[Doc]) -> RecordTrace:
         """Candidates (and the full trace) for one record whose entries are ``docs``."""
@@ -1097,6 +1174,16 @@ class RecordReader:
         if any(_business_as_victim(doc, persons[entry]) for entry, doc in enumerate(docs)):
             organisation_offences |= _ORGANISATION_PROPERTY | {"burglary"}
         names_children = [_may_count_children(text) for text in texts]
+        # a suspect whose age makes them a child ('Suspect Josh TATE is 8 years old'): a mark
+        # only (a child suspect is no reason not to record)
+        child_suspect = (
+            {"child_suspect"} & {q for q, effect in self.effects.items() if effect == "mark"}
+            if any(
+                p.age is not None and p.age < 18 and ("suspect" in p.roles or key in self._doers)
+                for key, p in people.items()
+            )
+            else set()
+        )
         for m in mentions:
             rule = self.rules[m.rule_id]
             targets = {rule.category, rule.judge, m.rule_id}
@@ -1148,11 +1235,14 @@ class RecordReader:
                     if "professional" not in person.roles
                     and ("suspect" not in person.roles or "companion" in person.roles)
                     and key not in self._doers
+                    # 'Mrs MAHMOOD' when Tariq and Nasreen MAHMOOD are both named in full
+                    and not any(other.endswith(" " + key) for other in people)
                 ]
                 if 2 <= len(named) <= 8:
                     victims = named
             marks = sorted(
-                {q["qualifier"] for q in m.qualifiers if self.effects.get(q["qualifier"]) != "exclude"}
+                child_suspect
+                | {q["qualifier"] for q in m.qualifiers if self.effects.get(q["qualifier"]) != "exclude"}
                 | {
                     c["qualifier"]
                     for c in record_cues
@@ -1178,6 +1268,7 @@ class RecordReader:
                         own_cues=frozenset(name for name, outside in in_sentence if not outside),
                     )
                 )
+        self._to_the_one_named(candidates, people)
         return RecordTrace(
             mentions=mentions,
             cues=cues,
