@@ -16,7 +16,7 @@ from typing import Any
 
 from crimedetect.contract import Disclosure, Evidence, Record
 from crimedetect.hocr import counting_edition, severity_rank
-from crimedetect.rules.extract import UNKNOWN, Candidate
+from crimedetect.rules.extract import ORGANISATION, STATE, UNKNOWN, Candidate
 from crimedetect.rules.schema import CountingSettings
 
 MAX_EVIDENCE = 4
@@ -121,14 +121,30 @@ def _sentence_fold(
     return None
 
 
+def _to_robbery_of_staff(candidates: list[Candidate], settings: CountingSettings) -> None:
+    """A business's property taken in a robbery of its staff ('took approx £300 from the
+    till' beside 'robbed at knifepoint') is that robbery, not a theft from the business as
+    well: an organisation's theft goes to the (first) victim of a robbery in the record.
+    Damage to a business ('a brick through the bookmaker's window') stays its own crime."""
+    robbed = [c.victim for c in candidates if c.category == "robbery" and c.victim != UNKNOWN]
+    if not robbed:
+        return
+    for c in candidates:
+        theft = c.category == "theft" and "robbery" in settings.subsumed_by.get("theft", [])
+        if c.victim == ORGANISATION and theft:
+            c.victim = robbed[0]
+
+
 def count(record: Record, candidates: list[Candidate], settings: CountingSettings) -> list[Disclosure]:
     """Counted disclosures of one record, most serious first, with their decision trace."""
     if not candidates:
         return []
-    named = {c.victim for c in candidates if c.victim != UNKNOWN}
+    _to_robbery_of_staff(candidates, settings)
     # A mention whose victim is unknown belongs to the only named victim, if there is one;
     # else to the only named victim of its category ('assault on police' in the custody
-    # entry is the officer's assault told before, not a second one).
+    # entry is the officer's assault told before, not a second one). The State (drugs,
+    # weapons) is never the victim of an offence against a person.
+    named = {c.victim for c in candidates if c.victim not in (UNKNOWN, STATE)}
     named_in: dict[str, set[str]] = defaultdict(set)
     for c in candidates:
         if c.victim != UNKNOWN:

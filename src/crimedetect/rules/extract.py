@@ -130,10 +130,44 @@ _SENDING = frozenset(
     {"sent", "sends", "texted", "texts", "messaged", "messages", "posted", "posts", "emailed"}
 )
 
+#: Calls made to the one a threat is aimed at ('COX rang him and said he will kill him'):
+#: the caller is the one who says the words, so their doer.
+_CALLING = frozenset({"rang", "rung", "phoned", "rings", "phones", "called", "calls", "ringing", "phoning"})
+_CALLED = frozenset({"him", "her", "them"})
+_AFTER_CALLED = frozenset(
+    {"and", "to", "last", "on", "at", "this", "yesterday", "earlier", "again", "twice", "today"}
+)
+_CALLER_SAYS = frozenset({"said", "says", "told", "tells", "saying", "stating", "threatening", "shouting"})
+
 #: Words that open the content of a message ('a text saying ...').
 _MESSAGE_OPENERS = frozenset({"saying", "stating", "threatening", "telling", "reading", "calling"})
 
 _PASSIVE_AUX = frozenset({"was", "were", "been", "being", "got", "get", "gets"})
+
+
+#: Verbs of saying before quoted offence words ('shouted 'go back to ...''): the speaker did it.
+_SAYING = frozenset({"shouted", "yelled", "screamed", "said", "shouts", "yells", "says", "screams"})
+
+
+def _spoken_by(gap: Any) -> Any:
+    """The part of ``gap`` (the words between a name and offence words) before a verb of
+    saying and an opening quote ('(14) shouted '' gives '(14)'), else None."""
+    if len(gap) < 2 or len(gap) > 7 or gap[-1].text not in ("'", '"', "\u2018", "\u201c"):
+        return None
+    if gap[-2].lower_ not in _SAYING:
+        return None
+    return gap[: len(gap) - 2]
+
+
+def _quote_opens_before_first_person(following: str) -> bool:
+    """Whether a quote opens in ``following`` (the words after offence words) before its
+    'me'/'my' ('hit him with the belt 'on my legs''): the first person is the quoted speaker."""
+    for word in following.lower().split():
+        if word[:1] in ("'", '"', "\u2018", "\u201c"):
+            return True
+        if word.strip(".,;:!?'\"") in ("me", "my"):
+            return False
+    return False
 
 
 def _passive(gap: Any, words: Any) -> bool:
@@ -488,9 +522,13 @@ class RecordReader:
         """Whether words ending at ``end`` (a name, a role word) are followed by offence
         words as their doer: only links, ages or brackets between, and not a passive."""
         for start in starts:
-            if not (0 <= start - end <= 4):
-                continue
             gap = doc[end:start]
+            # 'ROWE (14) shouted 'go back to ...'': the one who says the quoted words
+            spoken = _spoken_by(gap)
+            if spoken is not None:
+                gap = spoken
+            elif not (0 <= start - end <= 4):
+                continue
             # 'Dennis HOLT, has again shouted abuse': a comma, then an auxiliary
             if len(gap) > 1 and gap[0].text == "," and gap[1].lower_ in _COMMA_LINKS:
                 gap = gap[1:]
@@ -532,7 +570,15 @@ class RecordReader:
             starts = offence_starts[entry]
             roles_here = doc.user_data.get("crimedetect.roles", [])
             for p in persons[entry]:
-                if any(
+                # ... not the one the offence words were done to ('the brother has attacked
+                # them' ... 'TODD head-butted his brother Aaron TODD')
+                done_to = any(
+                    1 <= p["start"] - m.token_end <= 3
+                    and doc[m.token_end].lower_ in ("his", "her", "their", "my")
+                    and all(t.is_alpha and t.is_lower for t in doc[m.token_end : p["start"]])
+                    for m in offences[entry]
+                )
+                if not done_to and any(
                     0 <= p["start"] - r["end"] <= 1
                     and doc[r["end"] - 1].lower_ in doer_roles
                     and _role_of(doc, r["end"], p["start"])
@@ -573,15 +619,33 @@ class RecordReader:
     @staticmethod
     def _sends(doc: Doc, person: dict[str, Any], starts: list[int]) -> bool:
         """A person (no reporter or victim) who sent a message whose content holds the offence
-        words ('Gary MOSS has sent him a message saying your shop will burn'): its doer."""
+        words ('Gary MOSS has sent him a message saying your shop will burn'), or who rang the
+        one it was said to and said them ('Wayne COX rang him and said ...'): its doer."""
         if set(person["roles"]) & {"reporter", "victim"}:
             return False
         i = person["end"]
         while i < len(doc) and (doc[i].lower_ in _LINKS or doc[i].like_num or doc[i].text in "()"):
             i += 1
-        if i >= len(doc) or doc[i].lower_ not in _SENDING:
+        if i >= len(doc):
             return False
         sentence_end = _sentences(doc)[i][1]
+        if (
+            doc[i].lower_ in _CALLING
+            and i + 1 < len(doc)
+            and doc[i + 1].lower_ in _CALLED
+            # 'him'/'her' as the one called, not 'her mum' (whom a victim tells)
+            and (i + 2 >= len(doc) or not doc[i + 2].is_alpha or doc[i + 2].lower_ in _AFTER_CALLED)
+        ):
+            # 'rang him and said he is going to kill him': the words the caller said
+            # ... and nobody else named as saying or doing it ('... and said Lee ROSS hit her')
+            return any(
+                i + 1 < start < sentence_end
+                and any(t.lower_ in _CALLER_SAYS for t in doc[i + 2 : start])
+                and not any(t.is_upper and t.is_alpha and len(t) > 1 for t in doc[i + 2 : start])
+                for start in starts
+            )
+        if doc[i].lower_ not in _SENDING:
+            return False
         # the offence words inside the message ('saying ...', a quote), not the thing sent
         # ('Mia sent a photo of herself': she is no doer)
         return any(
@@ -804,12 +868,19 @@ class RecordReader:
     @staticmethod
     def _officer_object(mention: Mention, persons: list[dict[str, Any]], doc: Doc) -> str | None:
         """An officer named just after the offence words ('bit PC 2715 SHARPE', 'kicked PC Laura
-        SHARPE'): an assault on a constable (104, 8S) is the officer's, though a professional is
-        otherwise never a victim. The named person, else the title and collar number ('PC 2715'),
-        as for an officer writing 'me'; None when no officer title follows the first word."""
-        last = min(mention.token_start + 3, mention.token_end + 1, len(doc))
+        SHARPE', 'kicked out at PC 3310 BRIGGS'): an assault on a constable (104, 8S) is the
+        officer's, though a professional is otherwise never a victim. The named person, else
+        the title and collar number ('PC 2715'), as for an officer writing 'me'; None when no
+        officer title follows the first word."""
+        last = min(max(mention.token_start + 3, mention.token_end + 1), len(doc))
         for i in range(mention.token_start + 1, last):
             if doc[i].text.upper() not in _OFFICER_TITLES:
+                continue
+            # further on only just after offence words that end in 'at' ('kicked out at PC
+            # 3310 BRIGGS')
+            if i >= mention.token_start + 3 and not (
+                i == mention.token_end and doc[i - 1].lower_ in ("at", "towards")
+            ):
                 continue
             if doc[i - 1].lower_ == "by":
                 return None  # 'punched by PC SHARPE': the officer did it
@@ -871,7 +942,9 @@ class RecordReader:
             following = following.rsplit(" ", 1)[0] if " " in following else ""
         window = (mention.text + following).lower().split()
         if any(w.strip(".,;:!?'\"") in ("me", "my") for w in window):
-            quoted = _quoted(text, mention)
+            # 'dad hit him with the belt 'on my legs'': a quote opened after the offence words
+            # is the child's own words, not the writer's
+            quoted = _quoted(text, mention) or _quote_opens_before_first_person(following)
             officer = bool(author) and str(author).upper().startswith(("PC", "DC", "PCSO", "SGT", "DS"))
             if officer and not quoted:
                 return author
