@@ -27,6 +27,7 @@ from crimedetect.rules.components import (
     PersonFinder,
     _sentences,
 )
+from crimedetect.rules.matching import token_arrays
 from crimedetect.rules.schema import OffencePatterns
 
 STATE = "State (no individual victim)"
@@ -120,6 +121,7 @@ _TELLING = frozenset(
 
 #: Police titles before an officer's name or collar number ('PC 2715', 'PCSO Jo KING').
 _OFFICER_TITLES = frozenset({"PC", "PCSO", "DC", "DS", "PS", "SGT", "INSP"})
+_OFFICER_AT = "crimedetect.officer_title_tokens"
 
 #: Words that end the phrase between 'by' and a name ('hit by a car and Dean ROWE stopped').
 _NOT_BY_LINKS = frozenset(
@@ -522,12 +524,14 @@ class RecordReader:
         """Whether words ending at ``end`` (a name, a role word) are followed by offence
         words as their doer: only links, ages or brackets between, and not a passive."""
         for start in starts:
+            if not 0 <= start - end <= 7:
+                continue  # too far for a doer, even one who says the quoted words
             gap = doc[end:start]
             # 'ROWE (14) shouted 'go back to ...'': the one who says the quoted words
             spoken = _spoken_by(gap)
             if spoken is not None:
                 gap = spoken
-            elif not (0 <= start - end <= 4):
+            elif start - end > 4:
                 continue
             # 'Dennis HOLT, has again shouted abuse': a comma, then an auxiliary
             if len(gap) > 1 and gap[0].text == "," and gap[1].lower_ in _COMMA_LINKS:
@@ -872,9 +876,16 @@ class RecordReader:
         officer's, though a professional is otherwise never a victim. The named person, else
         the title and collar number ('PC 2715'), as for an officer writing 'me'; None when no
         officer title follows the first word."""
+        titles = doc.user_data.get(_OFFICER_AT)
+        if titles is None:  # where officer titles stand, found once per doc
+            strings = doc.vocab.strings
+            wanted = {strings.add(title.lower()) for title in _OFFICER_TITLES}
+            titles = doc.user_data[_OFFICER_AT] = [
+                i for i, lower in enumerate(token_arrays(doc).lowers) if lower in wanted
+            ]
         last = min(max(mention.token_start + 3, mention.token_end + 1), len(doc))
-        for i in range(mention.token_start + 1, last):
-            if doc[i].text.upper() not in _OFFICER_TITLES:
+        for i in titles:
+            if not mention.token_start < i < last:
                 continue
             # further on only just after offence words that end in 'at' ('kicked out at PC
             # 3310 BRIGGS')

@@ -368,6 +368,11 @@ class PhraseSet:
 
         Follows every way a partial match can go at once (the set of token positions it can
         have reached after each slot), so gaps and optional words cost no recursion."""
+        first = slots[k] if k < len(slots) else None
+        if first is not None and not first.gap and not first.optional and first.attr in ("lemma", "lower"):
+            # most tries fail on the very next word: say so before building position sets
+            if i >= n or (lemmas[i] if first.attr == "lemma" else lowers[i]) not in first.values:
+                return -1
         positions = {i}
         for slot in slots[k:]:
             if slot.gap:
