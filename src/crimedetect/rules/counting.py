@@ -126,12 +126,13 @@ def _to_robbery_of_staff(candidates: list[Candidate], settings: CountingSettings
     till' beside 'robbed at knifepoint') is that robbery, not a theft from the business as
     well: an organisation's theft goes to the (first) victim of a robbery in the record.
     Damage to a business ('a brick through the bookmaker's window') stays its own crime."""
+    if "robbery" not in settings.subsumed_by.get("theft", []):
+        return
     robbed = [c.victim for c in candidates if c.category == "robbery" and c.victim != UNKNOWN]
     if not robbed:
         return
     for c in candidates:
-        theft = c.category == "theft" and "robbery" in settings.subsumed_by.get("theft", [])
-        if c.victim == ORGANISATION and theft:
+        if c.victim == ORGANISATION and c.category == "theft":
             c.victim = robbed[0]
 
 

@@ -67,22 +67,24 @@ _AGE_AT_THE_TIME = re.compile(
 )
 
 
-def _age_at_the_time(text: str, mention: Mention) -> int | None:
-    """The youngest age at the time of the act stated in the mention's sentence, if any."""
+def _youngest_age_in_sentence(pattern: re.Pattern[str], text: str, mention: Mention) -> int | None:
+    """The youngest age ``pattern`` finds in the mention's sentence, if any."""
     start = max(text.rfind(".", 0, mention.start) + 1, 0)
     end = text.find(".", mention.end)
     window = text[start : end if end != -1 else len(text)]
-    ages = [int(g) for match in _AGE_AT_THE_TIME.finditer(window) for g in match.groups() if g]
+    ages = [int(g) for match in pattern.finditer(window) for g in match.groups() if g]
     return min(ages) if ages else None
 
 
-def _age_in_sentence(text: str, mention: Mention) -> int | None:
-    """An age stated in the mention's sentence ('when she was 15', 'aged 14'), if any."""
-    start = max(text.rfind(".", 0, mention.start) + 1, 0)
-    end = text.find(".", mention.end)
-    window = text[start : end if end != -1 else len(text)]
-    ages = [int(g) for match in _AGE_IN_TEXT.finditer(window) for g in match.groups() if g]
-    return min(ages) if ages else None
+def _child_age(text: str, mention: Mention, age_of: Mapping[str, int | None]) -> int | None:
+    """The age that decides a child sexual offence: an age at the time of the act ('when I was
+    11'), else the victim's known age, else an age stated in the sentence ('aged 14')."""
+    age = _youngest_age_in_sentence(_AGE_AT_THE_TIME, text, mention)
+    if age is None:
+        age = age_of.get(mention.victim or "")
+    if age is None:
+        age = _youngest_age_in_sentence(_AGE_IN_TEXT, text, mention)
+    return age
 
 
 #: Verbs by which a person relays their own account ('Kelsey told her that', 'Mason stated that').
@@ -1089,11 +1091,7 @@ class RecordReader:
                 return "robbery", "34B", ["force_on_person"], "force used on the person"
             return "theft", "39", [], "no force on the person"
         if judge == "sexual_activity":
-            age = _age_at_the_time(text, mention)
-            if age is None:
-                age = age_of.get(mention.victim or "")
-            if age is None:
-                age = _age_in_sentence(text, mention)
+            age = _child_age(text, mention, age_of)
             if age is not None and age < 13:
                 return "rape", "19E", ["child_under_13"], "sexual activity with a child under 13"
             if age is not None and age < 16:
@@ -1105,11 +1103,7 @@ class RecordReader:
                 )
             return None, None, [], "sexual activity, no child victim"
         if judge == "child_sexual":
-            age = _age_at_the_time(text, mention)
-            if age is None:
-                age = age_of.get(mention.victim or "")
-            if age is None:
-                age = _age_in_sentence(text, mention)
+            age = _child_age(text, mention, age_of)
             if age is not None and age < 16:
                 return (
                     rule.category,
