@@ -105,33 +105,40 @@ _Entry = tuple[
     str, tuple[Slot, ...], tuple[frozenset[int], ...], tuple[tuple[bool, frozenset[int]], ...] | None
 ]
 
+#: A pattern indexed by its second word: (rule id, the rest of its plain tail after that
+#: word, or None where :meth:`PhraseSet._ends` follows its slots, the slots, the needs).
+_Plain = tuple[tuple[bool, frozenset[int]], ...]
+_Next = tuple[str, _Plain | None, tuple[Slot, ...], tuple[frozenset[int], ...]]
+
 #: The patterns sharing a first word, compiled for matching: (rule ids of one-word patterns,
-#: plain patterns by the lemma and by the lower case of their second word as (rule id, the
-#: rest of the plain tail), the other patterns as (rule id, slots, needs)).
+#: the patterns whose second slot is one required word, by that word's lemma and by its lower
+#: case, and the rest as (rule id, slots, needs): a gap, an optional or any word second).
 _Group = tuple[
     tuple[str, ...],
-    dict[int, list[tuple[str, tuple[tuple[bool, frozenset[int]], ...]]]],
-    dict[int, list[tuple[str, tuple[tuple[bool, frozenset[int]], ...]]]],
+    dict[int, list[_Next]],
+    dict[int, list[_Next]],
     tuple[tuple[str, tuple[Slot, ...], tuple[frozenset[int], ...]], ...],
 ]
 
 
 def _compile_group(entries: list[_Entry]) -> _Group:
-    """One first word's patterns, plain ones indexed by their second word."""
+    """One first word's patterns, indexed by their second word where it is one required word."""
     singles: list[str] = []
-    by_lemma: dict[int, list[tuple[str, tuple[tuple[bool, frozenset[int]], ...]]]] = {}
-    by_lower: dict[int, list[tuple[str, tuple[tuple[bool, frozenset[int]], ...]]]] = {}
+    by_lemma: dict[int, list[_Next]] = {}
+    by_lower: dict[int, list[_Next]] = {}
     others: list[tuple[str, tuple[Slot, ...], tuple[frozenset[int], ...]]] = []
     for rule_id, slots, needs, plain in entries:
-        if plain is None:
-            others.append((rule_id, slots, needs))
-        elif not plain:
+        if len(slots) == 1:
             singles.append(rule_id)
-        else:
-            (is_lemma, values), rest = plain[0], plain[1:]
-            index = by_lemma if is_lemma else by_lower
-            for value in values:
-                index.setdefault(value, []).append((rule_id, rest))
+            continue
+        second = slots[1]
+        if second.attr not in ("lemma", "lower") or second.optional or second.gap:
+            others.append((rule_id, slots, needs))
+            continue
+        index = by_lemma if second.attr == "lemma" else by_lower
+        entry = (rule_id, plain[1:] if plain is not None else None, slots, needs)
+        for value in second.values:
+            index.setdefault(value, []).append(entry)
     return tuple(singles), by_lemma, by_lower, tuple(others)
 
 
@@ -417,40 +424,40 @@ class PhraseSet:
             if self._correct_typos(doc, lemmas, lowers):
                 words = frozenset(lemmas).union(lowers)
         found: dict[str, list[tuple[int, int]]] = {}
-        by_lemma, by_lower = self._by_lemma, self._by_lower
-        # One set look-up per token finds the few tokens that can start a pattern.
-        if self._by_num:
-            starts = [i for i in range(n) if lemmas[i] in by_lemma or lowers[i] in by_lower or nums[i] & 1]
-        else:
-            starts = [i for i in range(n) if lemmas[i] in by_lemma or lowers[i] in by_lower]
         groups_by_lemma, groups_by_lower, num_group = self._compiled or self._compile()
+        lemma_group, lower_group = groups_by_lemma.get, groups_by_lower.get
         disjoint = words.isdisjoint
-        for i in starts:
-            for group in (
-                groups_by_lemma.get(lemmas[i]),
-                groups_by_lower.get(lowers[i]),
-                num_group if nums[i] & 1 else None,
-            ):
+        # One look-up per token and attribute finds the few groups of patterns starting there.
+        for i in range(n):
+            by_lemma, by_lower = lemma_group(lemmas[i]), lower_group(lowers[i])
+            number = num_group if num_group is not None and nums[i] & 1 else None
+            if by_lemma is None and by_lower is None and number is None:
+                continue
+            for group in (by_lemma, by_lower, number):
                 if group is None:
                     continue
                 singles, second_lemma, second_lower, others = group
                 for rule_id in singles:
                     found.setdefault(rule_id, []).append((i, i + 1))
                 if i + 1 < n:
-                    for plain in (second_lemma.get(lemmas[i + 1]), second_lower.get(lowers[i + 1])):
-                        if not plain:
+                    for nexts in (second_lemma.get(lemmas[i + 1]), second_lower.get(lowers[i + 1])):
+                        if not nexts:
                             continue
-                        for rule_id, rest in plain:
-                            end = i + 2
-                            for is_lemma, values in rest:
-                                if end >= n or (lemmas[end] if is_lemma else lowers[end]) not in values:
-                                    end = -1
-                                    break
-                                end += 1
+                        for rule_id, rest, slots, needs in nexts:
+                            if rest is not None:  # plain words only: no gaps to follow
+                                end = i + 2
+                                for is_lemma, values in rest:
+                                    if end >= n or (lemmas[end] if is_lemma else lowers[end]) not in values:
+                                        end = -1
+                                        break
+                                    end += 1
+                            elif needs and any(map(disjoint, needs)):
+                                continue  # a document lacking a word the pattern needs
+                            else:
+                                end = self._ends(slots, 2, i + 2, lemmas, lowers, nums, n)
                             if end > i:
                                 found.setdefault(rule_id, []).append((i, end))
                 for rule_id, slots, needs in others:
-                    # A document lacking a word the pattern needs cannot match it.
                     if needs and any(map(disjoint, needs)):
                         continue
                     end = self._ends(slots, 1, i + 1, lemmas, lowers, nums, n)
