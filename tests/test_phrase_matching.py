@@ -11,7 +11,7 @@ import pytest
 import yaml
 from spacy.matcher import Matcher
 
-from crimedetect.rules.language import compile_pattern
+from crimedetect.rules.language import compile_pattern, expand_patterns
 from crimedetect.rules.matching import PhraseSet
 from crimedetect.rules.pipeline import build_pipeline
 from crimedetect.rules.schema import load_rules_dir
@@ -43,7 +43,8 @@ def test_phrase_set_matches_as_spacy_matcher(group: str) -> None:
     theirs = Matcher(nlp.vocab)
     for rule_id, patterns in rules:
         ours.add(rule_id, patterns)
-        theirs.add(rule_id, [compile_pattern(p, nlp.tokenizer) for p in patterns])
+        expanded = expand_patterns(patterns, nlp.tokenizer)
+        theirs.add(rule_id, [compile_pattern(p, nlp.tokenizer) for p in expanded])
     checked = 0
     ours_only = ["crimedetect_offences", "crimedetect_context", "crimedetect_victims"]
     for doc in nlp.pipe(texts(), disable=ours_only):
@@ -79,3 +80,23 @@ def test_raw_pattern_runs_only_when_the_doc_holds_every_required_word() -> None:
     assert spans("The TENANCY OFFICERS attended.")
     assert spans("The tenancy agreement was signed.") == []
     assert spans("An officer attended.") == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "matched"),
+    [
+        ("he =didnt|wont touch", "he didnt touch her", "he didnt touch"),
+        ("he =didnt|wont touch", "HE DIDNT TOUCH HER", "HE DIDNT TOUCH"),  # shouted: one token
+        ("an x-ray|scan", "sent for an x-ray today", "an x-ray"),
+        ("an x-ray|scan", "sent for an scan today", "an scan"),
+        ("non-consensual|unwanted touching", "reports non-consensual touching", "non-consensual touching"),
+        ("he =didnt|wont touch", "he did touch her", None),
+    ],
+)
+def test_an_alternative_split_by_the_tokenizer_matches(pattern: str, text: str, matched: str | None) -> None:
+    nlp = build_pipeline()
+    phrases = PhraseSet(nlp.vocab, nlp.tokenizer)
+    phrases.add("rule.x", [pattern])
+    doc = nlp(text)  # tokens with lemmas
+    found = [doc[start:end].text for _, start, end in phrases(doc)]
+    assert found == ([matched] if matched else [])

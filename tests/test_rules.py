@@ -21,7 +21,7 @@ from crimedetect.contract import Audit, Disclosure, Record
 from crimedetect.detect import Detector
 from crimedetect.rules import RuleDetector, keyword_baseline
 from crimedetect.rules.counting import fold
-from crimedetect.rules.language import compile_pattern, make_police_tokenizer
+from crimedetect.rules.language import compile_pattern, expand_patterns, make_police_tokenizer
 from crimedetect.rules.matching import PhraseSet, TypoIndex, within_one
 from crimedetect.rules.pipeline import build_pipeline, get_pipeline
 from crimedetect.rules.quality import evaluate, part
@@ -217,7 +217,8 @@ def test_phrase_matcher_finds_what_spacy_matcher_finds(nlp: spacy.language.Langu
     theirs = Matcher(nlp.vocab)
     for rule_id, patterns in rules:
         ours.add(rule_id, patterns)
-        theirs.add(rule_id, [compile_pattern(p, nlp.tokenizer) for p in patterns])
+        expanded = expand_patterns(patterns, nlp.tokenizer)
+        theirs.add(rule_id, [compile_pattern(p, nlp.tokenizer) for p in expanded])
     for text in SAMPLES:
         doc = nlp(text)
         found: dict[str, list[tuple[int, int]]] = {}

@@ -119,6 +119,38 @@ def create_lookup_lemmatizer(nlp: Language, name: str, lang: str, lookup: bool) 
     return LookupLemmatizer(nlp, name, lang, lookup)
 
 
+def split_alternatives(pattern: str, tokenizer: Tokenizer) -> list[str]:
+    """The phrase, plus one phrase for each alternative the tokenizer splits, with its pieces
+    as slots of their own (``=didnt|wont`` also gives ``=did =nt``; ``x-ray|xray`` gives
+    ``x - ray``).
+
+    A slot matches one token, and the tokenizer splits 'didnt', 'cannot', 'gonna' (unless
+    shouted: 'DIDNT' stays whole) and every hyphenated word, so such an alternative alone
+    would never match. Alternatives split the same way in both matchers (``PhraseSet`` and
+    :func:`compile_pattern`)."""
+    variants: list[list[str]] = [[]]
+    for raw in pattern.split():
+        optional = len(raw) > 1 and raw.endswith("?")
+        word = raw[:-1] if optional else raw
+        options = [raw]
+        if "|" in word or (word.startswith("=") and len(word) > 1):
+            exact = word.startswith("=")
+            for alternative in word.lstrip("=").lower().split("|"):
+                pieces = [t.text for t in tokenizer(alternative)] if alternative else []
+                if len(pieces) > 1:
+                    options.append(" ".join(("=" if exact else "") + piece for piece in pieces))
+        variants = [v + [o] for v in variants for o in options]
+    return [" ".join(v) for v in variants]
+
+
+def expand_patterns(
+    patterns: list[str | list[dict[str, Any]]], tokenizer: Tokenizer
+) -> list[str | list[dict[str, Any]]]:
+    """A rule's patterns with every phrase's split alternatives expanded
+    (:func:`split_alternatives`); raw token patterns as they are."""
+    return [q for p in patterns for q in (split_alternatives(p, tokenizer) if isinstance(p, str) else [p])]
+
+
 def compile_pattern(
     pattern: str | list[dict[str, Any]], tokenizer: Tokenizer, lookup: bool = True
 ) -> list[dict[str, Any]]:

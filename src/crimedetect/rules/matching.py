@@ -23,7 +23,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from crimedetect.rules.language import QUOTES, TOKEN_ARRAYS, lemma_table, lemmatise
+from crimedetect.rules.language import QUOTES, TOKEN_ARRAYS, expand_patterns, lemma_table, lemmatise
 
 ANY = "any"
 
@@ -317,7 +317,7 @@ class PhraseSet:
     def add(self, rule_id: str, patterns: list[str | list[dict[str, Any]]]) -> None:
         """Add a rule's patterns; raises ValueError on a bad one."""
         self._compiled = None
-        for pattern in patterns:
+        for pattern in expand_patterns(patterns, self.tokenizer):
             if isinstance(pattern, str):
                 self._surface.update(re.findall(r"[a-z]+", pattern.lower()))
                 slots = tuple(compile_phrase(pattern, self.tokenizer, self.vocab, self.lookup))
