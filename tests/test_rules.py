@@ -533,3 +533,35 @@ def test_word_cut_at_the_window_end_is_no_first_person(detector: RuleDetector) -
     )
     victims = {str(d.victim) for d in detector.detect([record])[0]}
     assert "PC 4471" not in victims
+
+
+@pytest.mark.parametrize(
+    ("text", "victims"),
+    [
+        # v112v: a participle spelt as its verb ('was hit') is passive: the child named before
+        # it is who it was done to, not its doer
+        (
+            "Son Dan KAY (15) says his stepdad Colin HART punched him. His sister Zoe (9) was hit too.",
+            {"Dan KAY", "Zoe"},
+        ),
+        # v112v: a name opening a clause after a semicolon is the next clause's subject, and
+        # one brought in by 'by' did something: neither is the victim
+        (
+            "Pupil Ben ROSS (13) was pressured by Jay FOX (15) into sending a naked photo; Jay shared it.",
+            {"Ben ROSS"},
+        ),
+    ],
+)
+def test_victims_read_from_clause_shape(detector: RuleDetector, text: str, victims: set[str]) -> None:
+    found = {str(d.victim) for d in detector.detect([_record("X-V", text)])[0]}
+    assert found == victims
+
+
+def test_person_finder_names_and_roles(nlp: spacy.language.Language) -> None:
+    """v112v: 'Maria' is a first name (its lemma is no inflection), 'Arrest' is no first name,
+    and a role word names a person only across punctuation, 'is' or another role word."""
+    doc = nlp("IP states Adam FIELD came round. RP neighbour Mrs Jo HILL rang. Arrest COX. Maria LUCA seen.")
+    persons = {p["name"]: set(p["roles"]) for p in doc.user_data["crimedetect.persons"]}
+    assert "Arrest COX" not in persons and "Maria LUCA" in persons
+    assert "victim" not in persons["Adam FIELD"]
+    assert "reporter" in persons["Jo HILL"]

@@ -221,14 +221,14 @@ def create_context_qualifier(nlp: Language, name: str, rules_dir: str | None) ->
 
 #: 'her daughter Ruby (15)', "son Alfie's (11)", 'son Leo aged 9'
 _CHILD_BY_FIRST_NAME = re.compile(
-    r"\b(?:son|daughter|child|grandson|granddaughter|stepson|stepdaughter|niece|nephew)\s+"
+    r"\b(?:son|daughter|child|grandson|granddaughter|stepson|stepdaughter|niece|nephew|sister|brother)\s+"
     r"(?P<first>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?:['\u2019]s)?\s*(?:\((?P<age>\d{1,2})\)|,?\s*aged\s+(?P<aged>\d{1,2}))"
 )
 
 #: What every :data:`_CHILD_BY_FIRST_NAME` match contains (the pattern is case-sensitive, and
 #: 'grandson', 'stepdaughter' ... contain these): a text holding none has no such child, found
 #: by a few substring tests instead of a regex search (most entries name no child).
-_FAMILY_WORDS = ("son", "daughter", "child", "niece", "nephew")
+_FAMILY_WORDS = ("son", "daughter", "child", "niece", "nephew", "sister", "brother")
 
 _AGE_AFTER = re.compile(
     r"^\s*(?:\((\d{1,2})(?:\s*(?:yrs?|years?))?(?:\)|[,;]\s*(?i:dob|d\.o\.b|born)\b)"
@@ -330,7 +330,8 @@ class PersonFinder:
         lower = first.lower()
         if lower in self.not_first_names:
             return False
-        return self._lemmas is None or self._lemmas.get(lower, lower) == lower
+        # a Latin plural's lemma is no inflection ('Maria' is not a form of 'mare')
+        return self._lemmas is None or self._lemmas.get(lower, lower) == lower or lower.endswith("a")
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.user_data.get(TEXT)
@@ -340,6 +341,7 @@ class PersonFinder:
         roles = [(self.kind[r], s, e) for r, s, e in found if r not in self.after]
         after = [(self.kind[r], s, e) for r, s, e in found if r in self.after]
         persons: list[dict[str, Any]] = []
+        role_tokens = {i for _, s, e in roles for i in range(s, e)}
         for match in self.full_name.finditer(text):
             surname = match.group("surname")
             if surname in self.not_surnames or surname.split("-")[0] in self.not_surnames:
@@ -371,13 +373,27 @@ class PersonFinder:
                 text[max(0, match.start() - 40) : match.start()]
             )
             age = next((int(g) for g in age_match.groups() if g), None) if age_match else None
+            # 'IP Jo X', 'IP - Jo X', 'susp is PIKE', 'RP neighbour Mrs X' (a role word between);
+            # not 'IP states Adam FIELD came round' (a verb between: the name is what the IP
+            # said, not the IP)
+            named_before = {
+                kind
+                for kind, s, e in roles
+                if e == span.start
+                or (
+                    span.start - e == 1
+                    and (doc[e].is_punct or doc[e].lower_ in _AUXILIARIES or e in role_tokens)
+                )
+            }
             person_roles = sorted(
-                {kind for kind, s, e in roles if e <= span.start and span.start - e <= 1}
+                named_before
                 | {
                     kind
                     for kind, s, e in roles
-                    # 'Lynne FOSTER, Tenancy Officer'; not 'IP - Laura X. Referral from ...'
-                    if s >= span.end
+                    # 'Lynne FOSTER, Tenancy Officer'; not 'IP - Laura X. Referral from ...',
+                    # nor 'Victim Leanne X (IDVA referral)' (who referred her is no job of hers)
+                    if "victim" not in named_before
+                    and s >= span.end
                     and s - span.end <= 1
                     and kind == "professional"
                     and not any(t.text in (".", "!", "?", ";") for t in doc[span.end : s])

@@ -149,6 +149,11 @@ _MESSAGE_OPENERS = frozenset({"saying", "stating", "threatening", "telling", "re
 _PASSIVE_AUX = frozenset({"was", "were", "been", "being", "got", "get", "gets"})
 
 
+#: First words of quoted offence words that name someone else as the doer ("'dad did it'").
+_TOLD_SUBJECTS = frozenset(
+    {"he", "she", "they", "dad", "daddy", "mum", "mummy", "mam", "father", "mother", "stepdad"}
+)
+
 #: Verbs of saying before quoted offence words ('shouted 'go back to ...''): the speaker did it.
 _SAYING = frozenset({"shouted", "yelled", "screamed", "said", "shouts", "yells", "says", "screams"})
 
@@ -181,7 +186,15 @@ def _passive(gap: Any, words: Any) -> bool:
         return False
     first = words.text.split()[0].lower() if words.text.split() else ""
     lemma = words[0].lemma_ if len(words) else first
-    return first.endswith(("ed", "en")) or (lemma != first and not first.endswith("ing"))
+    return (
+        first.endswith(("ed", "en"))
+        or first in _BARE_PARTICIPLES
+        or (lemma != first and not first.endswith("ing"))
+    )
+
+
+#: Participles spelt as their verb ('Mia (11) was hit with a belt', 'was cut with a knife').
+_BARE_PARTICIPLES = frozenset({"hit", "cut", "hurt", "slit", "set", "beat"})
 
 
 #: a sum of money straight after the offence words ('60-£80', '£200', '50 quid')
@@ -216,6 +229,18 @@ def _note_passive(doc: Doc, start: int) -> bool:
     while i < len(doc) and doc[i].lower_ in _HOW_OFTEN:
         i += 1
     return i > start + 1 and (i == len(doc) or doc[i].text in (",", ".", ";", "-"))
+
+
+def _done_to_named(doc: Doc, end: int, start: int) -> bool:
+    """Offence words at ``start`` in the passive straight after a name ending at ``end``
+    ('Staff nurse Jo X punched to the mouth by a patient', 'PC Amy X was kicked'): done to
+    that person, even a professional (who is otherwise never the victim)."""
+    if not 0 <= start - end <= 2:
+        return False
+    gap = doc[end:start]
+    if not all(t.like_num or t.lower_ in _PASSIVE_AUX for t in gap):
+        return False
+    return _note_passive(doc, start) or _passive(gap, doc[start : start + 3])
 
 
 #: Categories that are one kind of crime for :meth:`RecordReader._to_the_one_named` (an
@@ -308,6 +333,12 @@ def _role_of(doc: Doc, role_end: int, name_start: int) -> bool:
     punctuation or 'is/was' between ('IP - Dean', 'susp is PIKE'), not a verb ('s/o has
     pushed Daniel': the role word is the doer's, the name the victim's)."""
     return _only_between(doc, role_end, name_start, _AUXILIARIES)
+
+
+def _opens_clause(doc: Doc, start: int) -> bool:
+    """A name just after a semicolon ('sending a naked photo; Connor then sent it round'):
+    the subject of the clause it opens, not the one offence words before it were done to."""
+    return start > 0 and doc[start - 1].text == ";"
 
 
 #: Words that may stand between offence words ending in her/him and a name in apposition.
@@ -531,6 +562,8 @@ class RecordReader:
             gap = doc[end:start]
             # 'ROWE (14) shouted 'go back to ...'': the one who says the quoted words
             spoken = _spoken_by(gap)
+            if spoken is not None and doc[start].lower_ in _TOLD_SUBJECTS:
+                continue  # "Riley said 'dad did it with his belt'": an account of another's act
             if spoken is not None:
                 gap = spoken
             elif start - end > 4:
@@ -538,6 +571,8 @@ class RecordReader:
             # 'Dennis HOLT, has again shouted abuse': a comma, then an auxiliary
             if len(gap) > 1 and gap[0].text == "," and gap[1].lower_ in _COMMA_LINKS:
                 gap = gap[1:]
+            if len(gap) and gap[-1].text == "(":
+                continue  # 'Chloe X (rape crime already recorded)': a note on them, not a deed
             if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
                 if (
                     _passive(gap, doc[start : start + 3])
@@ -921,16 +956,37 @@ class RecordReader:
             if not (low <= p["start"] < high):
                 continue
             person = people.get(p["key"])
-            if person is None or "professional" in person.roles:
+            if person is None:
+                continue
+            if "professional" in person.roles and not _done_to_named(doc, p["end"], mention.token_start):
                 continue
             if "suspect" in p["roles"] or ("suspect" in person.roles and "victim" not in person.roles):
                 continue
-            if p["key"] in self._doers and "victim" not in person.roles:
-                continue  # (an IP read as a doer: 'launched a plate at Keith hitting him')
+            if p["key"] in self._doers and ("victim" not in person.roles or "suspect" in person.roles):
+                # (an IP read as a doer: 'launched a plate at Keith hitting him'); but a doer
+                # called a victim by a job word and a suspect too ('the doorman (Craig BELL)
+                # hit him with a headbutt ... BELL arrested') did it
+                continue
             candidates.append(p)
         # 'was sent sexual images ... by Dean WEBB': a person after 'by' is who did it
+        # ... as is one named after offence words that go straight on to 'by' ('was raped by a
+        # taxi passenger she shared a cab with, Connor DALE')
+        agent_after = mention.token_end < len(doc) and doc[mention.token_end].lower_ == "by"
+        # ... and offence words in the passive ('Tyler JOHNS, 12, was punched in the face at the
+        # bus stop by another pupil (Ben ROWLEY, 13)') were done to the one named before them
+        low_token = mention.token_start
+        agent_after = agent_after or (
+            low_token > 0
+            and doc[low_token - 1].lower_ in _PASSIVE_AUX
+            and _passive(doc[low_token - 1 : low_token], doc[low_token : low_token + 3])
+        )
         after = [
-            p for p in candidates if p["start"] > mention.token_start and self._by_before(doc, p["start"]) < 0
+            p
+            for p in candidates
+            if p["start"] > mention.token_start
+            and not (agent_after and p["start"] > mention.token_end)
+            and self._by_before(doc, p["start"]) < 0
+            and not _opens_clause(doc, p["start"])
         ]
         own = mention.text.lower().split()
         if own[-1:] in (["her"], ["him"]):
@@ -1006,7 +1062,10 @@ class RecordReader:
                 for t in doc[low : mention.token_start]
             )
             return victim
-        before = [p for p in candidates if p["end"] <= mention.token_start]
+        # ... nor one brought in by 'by' ('was pressured by Jay FOX into sending a naked photo')
+        before = [
+            p for p in candidates if p["end"] <= mention.token_start and self._by_before(doc, p["start"]) < 0
+        ]
         if before:
             return max(before, key=lambda p: p["end"])["key"]
         mention.victim_by_default = True

@@ -175,6 +175,8 @@ def compile_pattern(
             spec: dict[str, Any] = {"LIKE_NUM": True}
         elif word == "<name>":
             spec = {"IS_TITLE": True}
+        elif word == "<word>":
+            spec = {"IS_PUNCT": False}
         elif word == "'":
             spec = {"LOWER": {"IN": list(QUOTES)}}
         elif word.startswith("="):

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from spacy.attrs import IS_TITLE, LEMMA, LIKE_NUM, LOWER, ORTH
+from spacy.attrs import IS_PUNCT, IS_TITLE, LEMMA, LIKE_NUM, LOWER, ORTH
 from spacy.matcher import Matcher
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
@@ -32,7 +32,7 @@ ANY = "any"
 class Slot:
     """One pattern position: words by lemma or lower case, any token, or a gap of 0..n tokens."""
 
-    attr: str  # "lemma", "lower", "num" (a number), "name" (title case) or "any"
+    attr: str  # "lemma", "lower", "num" (a number), "name" (title case), "word" (no punctuation) or "any"
     values: frozenset[int]
     optional: bool = False
     gap: int = 0  # >0: this slot is a run of 0..gap arbitrary tokens
@@ -49,7 +49,7 @@ def compile_phrase(pattern: str, tokenizer: Tokenizer, vocab: Vocab, lookup: boo
         if re.fullmatch(r"\*\d*", word):
             slots.append(Slot(ANY, frozenset(), gap=int(word[1:] or 1)))
             continue
-        if word in ("<num>", "<name>"):
+        if word in ("<num>", "<name>", "<word>"):
             slots.append(Slot(word[1:-1], frozenset(), optional))
             continue
         if word == "'":
@@ -68,7 +68,7 @@ def compile_phrase(pattern: str, tokenizer: Tokenizer, vocab: Vocab, lookup: boo
             raise ValueError(f"optional slot {raw!r} splits into several tokens")
         for piece in pieces:
             slots.append(Slot("lemma", frozenset({strings.add(lemmatise(piece, table))}), optional))
-    if not slots or slots[0].attr in (ANY, "name") or slots[0].optional:
+    if not slots or slots[0].attr in (ANY, "name", "word") or slots[0].optional:
         raise ValueError(f"phrase {pattern!r} must start with a required word")
     return slots
 
@@ -78,7 +78,7 @@ class TokenArrays(NamedTuple):
 
     lemmas: list[int]  # LEMMA hashes
     lowers: list[int]  # LOWER hashes
-    flags: list[int]  # bit 1: like a number; bit 2: title case (a name: 'kicked Aaron')
+    flags: list[int]  # bits: 1 like a number, 2 title case (a name: 'kicked Aaron'), 4 not punctuation
     words: frozenset[int]  # every lemma and lower-case form in the doc
 
 
@@ -89,10 +89,10 @@ def token_arrays(doc: Doc) -> TokenArrays:
     found = doc.user_data.get(TOKEN_ARRAYS)
     if found is not None and len(found.lemmas) == len(doc):
         return found
-    array = doc.to_array([LEMMA, LOWER, LIKE_NUM, IS_TITLE])
+    array = doc.to_array([LEMMA, LOWER, LIKE_NUM, IS_TITLE, IS_PUNCT])
     lemmas = array[:, 0].tolist()
     lowers = array[:, 1].tolist()
-    flags = (array[:, 2] | (array[:, 3] << 1)).tolist()
+    flags = (array[:, 2] | (array[:, 3] << 1) | ((1 - array[:, 4]) << 2)).tolist()
     found = TokenArrays(lemmas, lowers, flags, frozenset(lemmas).union(lowers))
     doc.user_data[TOKEN_ARRAYS] = found
     return found
@@ -393,6 +393,8 @@ class PhraseSet:
                         hit = nums[p] & 1
                     elif attr == "name":
                         hit = nums[p] & 2
+                    elif attr == "word":
+                        hit = nums[p] & 4
                     else:
                         hit = attr == ANY or (lemmas[p] if attr == "lemma" else lowers[p]) in values
                     if hit:

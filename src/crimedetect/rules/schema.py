@@ -10,7 +10,7 @@ Patterns come in two forms:
   A word is matched on its lemma (lower-cased, lookup table), ``a|b`` means any of them,
   ``=word`` matches the exact lower-case text, ``*`` is one optional token, ``*3`` up to three
   optional tokens, ``word?`` an optional word, ``<num>`` a number, ``<name>`` a title-case
-  word (a name), ``'`` a quote mark;
+  word (a name), ``<word>`` any token but punctuation, ``'`` a quote mark;
 - a raw spaCy ``Matcher`` token pattern (a list of dicts), for anything the phrase form cannot say.
 """
 
@@ -91,9 +91,10 @@ def _check_patterns(patterns: list[Pattern]) -> list[Pattern]:
             if not pattern.strip():
                 raise ValueError(f"pattern {index} is an empty phrase")
             for word in pattern.split():
-                if "|" in word and any(a in ("<name>", "<num>", "*") for a in word.rstrip("?").split("|")):
+                special = ("<name>", "<num>", "<word>", "*")
+                if "|" in word and any(a in special for a in word.rstrip("?").split("|")):
                     raise ValueError(
-                        f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, *) into "
+                        f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, <word>, *) into "
                         "alternatives; write it as its own phrase"
                     )
                 gap = re.fullmatch(r"\*(\d+)\??", word)
