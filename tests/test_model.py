@@ -307,9 +307,12 @@ def test_combine_keeps_rule_evidence_and_adds_model_only_disclosures(
         rule_ids=["r1"],
     )
     weak_rule = Disclosure(category="burglary", score=0.05, by=["rules"], evidence=[])
-    (out,) = bundle.combine([record], [[rule, weak_rule]], [prediction])
+    # as weak, but a rape report cued as not (yet) a crime: kept for reconcile's N100 check
+    report = Disclosure(category="rape", score=0.05, by=["rules"], evidence=[], cues=["unconfirmed"])
+    (out,) = bundle.combine([record], [[rule, weak_rule, report]], [prediction])
     by_category = {str(d.category): d for d in out}
-    assert set(by_category) == {"violence_with_injury", "theft"}  # weak rule-only burglary dropped
+    assert set(by_category) == {"violence_with_injury", "theft", "rape"}  # weak burglary dropped
+    assert by_category["rape"].score < stacker.threshold_
     kept = by_category["violence_with_injury"]
     assert kept.by == ["rules", "model"] and kept.evidence == rule.evidence and kept.rule_ids == ["r1"]
     assert kept.model_score == pytest.approx(0.6)

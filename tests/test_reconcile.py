@@ -265,6 +265,23 @@ def test_n100_answers_a_rape_report_and_uncertain_reports_need_one() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("category", "cues", "expected"),
+    [
+        ("rape", ["unconfirmed"], Counter({("n100_missing", "rape"): 1})),  # a report: any score
+        ("rape", [], Counter()),  # a rape crime scored below the threshold: no finding
+        ("theft", ["unconfirmed"], Counter()),
+    ],
+)
+def test_a_rape_report_needs_an_n100_whatever_its_score(
+    category: str, cues: list[str], expected: Counter
+) -> None:
+    """The score is the chance of a rape crime; a report cued as not (yet) a crime still needs
+    an N100 when an ensemble scores it low."""
+    low = disclosure(category, "Abbie TRELAWNEY", score=0.1, cues=cues)
+    assert types(reconcile(RECORD, [low], [])) == expected
+
+
 def test_cancellation_without_avi_is_flagged_with_avi_it_is_not() -> None:
     withdrawn = crime(
         "C1",

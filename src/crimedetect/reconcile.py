@@ -234,6 +234,14 @@ def n100_not_blocked(cues: set[str], settings: ReconcileSettings) -> bool:
     return not cues & set(settings.n100_blocking_cues) or bool(cues & set(settings.n100_unblocked_cues))
 
 
+def is_rape_report(disclosure: Disclosure, settings: ReconcileSettings | None = None) -> bool:
+    """A rape disclosure cued as a report that does not (yet) amount to a crime
+    (``n100_cues``): it needs an N100 when no rape crime is recorded, whatever its score, for
+    the score is the chance of a rape *crime* (a stacker fitted on audits scores these low)."""
+    settings = settings or load_settings()
+    return str(disclosure.category) == "rape" and bool(set(_cues(disclosure)) & set(settings.n100_cues))
+
+
 def parse_victim(raw: str | None, settings: ReconcileSettings | None = None) -> Victim:
     """Name tokens of a victim, without titles, role words ('Client', 'IP'), filler words and
     numbers; no tokens for a role ('IP', 'the victim'), an organisation or a blank."""
@@ -525,16 +533,16 @@ def reconcile(
     n100_needed: list[int] = []
     for d in unmatched:
         disclosure = disclosures[d]
+        report_only = is_rape_report(disclosure, settings)
+        if report_only and n100s:
+            continue  # the N100 raised answers this report
+        if report_only and n100_not_blocked(set(_cues(disclosure)), settings):
+            n100_needed.append(d)  # a report that does not (yet) amount to a crime, any score
+            continue
         if disclosure.score < threshold:
             continue
-        if str(disclosure.category) == "rape":
-            cues = set(_cues(disclosure))
-            report_only = bool(cues & set(settings.n100_cues))
-            if n100s and (report_only or settings.n100_answers_any_rape_report):
-                continue  # the N100 raised answers this report
-            if report_only and n100_not_blocked(cues, settings):
-                n100_needed.append(d)  # a report that does not (yet) amount to a crime
-                continue
+        if str(disclosure.category) == "rape" and n100s and settings.n100_answers_any_rape_report:
+            continue  # the N100 raised answers this report
         groups[str(disclosure.category)].append(d)
     for category, members in groups.items():
         first_index, first_time = min(disclosed_at(record, disclosures[d]) for d in members)

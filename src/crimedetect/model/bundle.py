@@ -28,6 +28,7 @@ import numpy as np
 from crimedetect.contract import CATEGORIES, Disclosure, Evidence, Record
 from crimedetect.model.ensemble import Stacker, rule_scores, stack_features
 from crimedetect.model.gate import EntryGate
+from crimedetect.reconcile import is_rape_report
 from crimedetect.tracking import MODEL_NAME
 
 BUNDLE_FILE = "bundle.json"
@@ -313,7 +314,9 @@ class ModelBundle:
         With a stacker, each (record, category) gets one calibrated score; categories under
         the stacker's threshold are dropped, rule disclosures keep their evidence and trace
         (``by`` gains ``model`` when the model agrees), and a category only the model found
-        becomes a disclosure whose evidence is the window that drove it. Without a stacker
+        becomes a disclosure whose evidence is the window that drove it. A rape report the
+        rules cued as not (yet) a crime is kept under the threshold, with its low score, for
+        reconcile's N100 check (:func:`crimedetect.reconcile.is_rape_report`). Without a stacker
         (bundle trained with no rules available) the result is the union of both.
         """
         if not (len(records) == len(rule_disclosures) == len(predictions)):
@@ -338,10 +341,13 @@ class ModelBundle:
                 else:
                     score = max(fired.get(c, 0.0), pred.probs[c] if model_says else 0.0)
                     accept = c in fired or model_says
-                if not accept:
+                # A rape report the rules cued as not (yet) a crime stays for reconcile's N100
+                # check even when the stacker, which scores rape *crimes*, rejects the category.
+                reports = [d for d in disclosures if str(d.category) == c and is_rape_report(d)]
+                if not accept and not reports:
                     continue
                 if c in fired:
-                    for d in disclosures:
+                    for d in disclosures if accept else reports:
                         if str(d.category) != c:
                             continue
                         data = d.model_dump()
