@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup setup-test demo test test-fast bench lint fmt
+.PHONY: setup setup-test demo test test-fast bench force-model lint fmt
 
 setup:
 	scripts/setup.sh
@@ -23,6 +23,10 @@ test-fast: setup
 
 bench: setup
 	scripts/bench.sh
+
+# A model fine-tuned on the hand-written audited records, stacker fitted on blind D (docs/model.md)
+force-model: setup
+	scripts/force_model.sh
 
 lint:
 	$(BIN)/ruff check src tests benchmarks training
