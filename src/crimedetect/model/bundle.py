@@ -341,15 +341,15 @@ class ModelBundle:
                 else:
                     score = max(fired.get(c, 0.0), pred.probs[c] if model_says else 0.0)
                     accept = c in fired or model_says
-                # A rape report the rules cued as not (yet) a crime stays for reconcile's N100
-                # check even when the stacker, which scores rape *crimes*, rejects the category.
-                reports = [d for d in disclosures if str(d.category) == c and is_rape_report(d)]
-                if not accept and not reports:
-                    continue
-                if c in fired:
-                    for d in disclosures if accept else reports:
-                        if str(d.category) != c:
-                            continue
+                ruled = [d for d in disclosures if str(d.category) == c]
+                if not accept:
+                    # A rape report the rules cued as not (yet) a crime stays for reconcile's
+                    # N100 check even when the stacker, which scores rape *crimes*, rejects it.
+                    ruled = [d for d in ruled if is_rape_report(d)]
+                    if not ruled:
+                        continue
+                if ruled:
+                    for d in ruled:
                         data = d.model_dump()
                         by = list(dict.fromkeys([*data.get("by", []), "rules"]))
                         if model_says and "model" not in by:

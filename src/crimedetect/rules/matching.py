@@ -27,6 +27,9 @@ from crimedetect.rules.language import QUOTES, TOKEN_ARRAYS, expand_patterns, le
 
 ANY = "any"
 
+#: The bit of :attr:`TokenArrays.flags` each token-class slot tests.
+_FLAG = {"num": 1, "name": 2, "word": 4}
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -92,7 +95,8 @@ def token_arrays(doc: Doc) -> TokenArrays:
     array = doc.to_array([LEMMA, LOWER, LIKE_NUM, IS_TITLE, IS_PUNCT])
     lemmas = array[:, 0].tolist()
     lowers = array[:, 1].tolist()
-    flags = (array[:, 2] | (array[:, 3] << 1) | ((1 - array[:, 4]) << 2)).tolist()
+    number, title, punct = array[:, 2], array[:, 3], array[:, 4]
+    flags = (number * _FLAG["num"] | title * _FLAG["name"] | (1 - punct) * _FLAG["word"]).tolist()
     found = TokenArrays(lemmas, lowers, flags, frozenset(lemmas).union(lowers))
     doc.user_data[TOKEN_ARRAYS] = found
     return found
@@ -389,12 +393,8 @@ class PhraseSet:
             reached = set(positions) if slot.optional else set()
             for p in positions:
                 if p < n:
-                    if attr == "num":
-                        hit = nums[p] & 1
-                    elif attr == "name":
-                        hit = nums[p] & 2
-                    elif attr == "word":
-                        hit = nums[p] & 4
+                    if attr in _FLAG:
+                        hit = nums[p] & _FLAG[attr]
                     else:
                         hit = attr == ANY or (lemmas[p] if attr == "lemma" else lowers[p]) in values
                     if hit:
@@ -432,7 +432,7 @@ class PhraseSet:
         # One look-up per token and attribute finds the few groups of patterns starting there.
         for i in range(n):
             by_lemma, by_lower = lemma_group(lemmas[i]), lower_group(lowers[i])
-            number = num_group if num_group is not None and nums[i] & 1 else None
+            number = num_group if num_group is not None and nums[i] & _FLAG["num"] else None
             if by_lemma is None and by_lower is None and number is None:
                 continue
             for group in (by_lemma, by_lower, number):

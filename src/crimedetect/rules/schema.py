@@ -75,6 +75,10 @@ Pattern = str | list[dict[str, Any]]
 MAX_GAP = 15
 
 
+#: Phrase slots that stand alone and may not be alternatives (``her|<name>`` is refused).
+_SPECIAL_SLOTS = ("<name>", "<num>", "<word>", "*")
+
+
 class RuleFileError(ValueError):
     """A rule file that fails validation; the message names file, rule and field."""
 
@@ -91,8 +95,7 @@ def _check_patterns(patterns: list[Pattern]) -> list[Pattern]:
             if not pattern.strip():
                 raise ValueError(f"pattern {index} is an empty phrase")
             for word in pattern.split():
-                special = ("<name>", "<num>", "<word>", "*")
-                if "|" in word and any(a in special for a in word.rstrip("?").split("|")):
+                if "|" in word and any(a in _SPECIAL_SLOTS for a in word.rstrip("?").split("|")):
                     raise ValueError(
                         f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, <word>, *) into "
                         "alternatives; write it as its own phrase"
