@@ -17,7 +17,17 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
 }
 
+# The interpreter for a new .venv: PYTHON if set; else the distribution's own python3.11,
+# which Debian builds with profile-guided and link-time optimisation (the rules run ~7%
+# faster on it than on an unoptimised build such as pyenv's default; docs/rules.md,
+# Throughput), with its venv module installed if missing; else the first of python3.11,
+# python3.12, python3 on PATH.
 python=${PYTHON:-}
+if [ -z "$python" ] && [ ! -x .venv/bin/python ] && [ -x /usr/bin/python3.11 ]; then
+  if /usr/bin/python3.11 -c "import ensurepip, venv" 2>/dev/null || apt_install python3.11-venv; then
+    python=/usr/bin/python3.11
+  fi
+fi
 if [ -z "$python" ]; then
   for candidate in python3.11 python3.12 python3; do
     if command -v "$candidate" >/dev/null 2>&1; then python=$candidate; break; fi

@@ -20,7 +20,8 @@ from crimedetect.cli import app
 from crimedetect.contract import Audit, Disclosure, Record
 from crimedetect.detect import Detector
 from crimedetect.rules import RuleDetector, keyword_baseline
-from crimedetect.rules.counting import fold
+from crimedetect.rules.counting import fold, occasions
+from crimedetect.rules.extract import Candidate, Mention
 from crimedetect.rules.language import compile_pattern, expand_patterns, make_police_tokenizer
 from crimedetect.rules.matching import PhraseSet, TypoIndex, within_one
 from crimedetect.rules.pipeline import build_pipeline, get_pipeline
@@ -414,6 +415,34 @@ def test_fold_principal_crime_and_edition_switch() -> None:
     assert with_edition == {"stalking_harassment", "violence_with_injury"}
     strict, folded = fold({"stalking_harassment", "violence_with_injury"}, set(), settings)
     assert strict == {"violence_with_injury"} and folded == {"stalking_harassment": "violence_with_injury"}
+
+
+def _candidate(category: str, entry: int, sentence_text: str) -> Candidate:
+    mention = Mention("r", category, entry, 0, 1, "x", 0, 1, (0, 1))
+    return Candidate(category, "Jo X", mention, "r", None, 0.9, [], sentence_text=sentence_text)
+
+
+def test_occasions_split_a_crime_dated_to_an_earlier_day_told_later() -> None:
+    """v113v: a rape told in the DASH as 'last Friday' is not tonight's assault's incident;
+    dated crimes told in the opening entry, or undated ones, stay one incident."""
+    settings = CountingSettings(version="t", separate_occasion=[r"\blast friday\b"])
+    tonight = [_candidate("violence_without_injury", 0, "He pushed her tonight.")]
+    dash = [_candidate("rape", 1, "She said last Friday he raped her.")]
+    by_category = {"violence_without_injury": tonight, "rape": dash}
+    assert occasions(by_category, settings) == [{"violence_without_injury"}, {"rape"}]
+    # ... taking with it what is first told no earlier than it ('Q on sexual abuse')
+    label = [_candidate("other_sexual_offence", 1, "Q on sexual abuse.")]
+    split = occasions({**by_category, "other_sexual_offence": label}, settings)
+    assert split == [{"violence_without_injury"}, {"rape", "other_sexual_offence"}]
+    same_entry = {**by_category, "rape": [_candidate("rape", 0, "Last Friday he raped her.")]}
+    assert occasions(same_entry, settings) == [{"violence_without_injury", "rape"}]
+    # a review restating it need not repeat the day; undated where first told, no split
+    restated = {**by_category, "rape": [*dash, _candidate("rape", 2, "Rape disclosed.")]}
+    assert occasions(restated, settings) == [{"violence_without_injury"}, {"rape"}]
+    undated = {**by_category, "rape": [_candidate("rape", 1, "He raped her."), *dash]}
+    assert occasions(undated, settings) == [{"violence_without_injury", "rape"}]
+    with pytest.raises(ValueError, match="separate_occasion"):
+        CountingSettings(version="t", separate_occasion=["(unclosed"])
 
 
 # ------------------------------------------------------------------ quality and baseline

@@ -253,6 +253,9 @@ _AGE_BEFORE = re.compile(
 #: '14', '3a': a house number
 _HOUSE_NUMBER = re.compile(r"\d+[a-zA-Z]?")
 
+#: Punctuation that ends a sentence: no role word before it names the person after it.
+_SENTENCE_ENDS = frozenset({".", "!", "?"})
+
 _AUXILIARIES = frozenset({"was", "is", "has", "had", "been", "being", "now", "later", "then", "also", "the"})
 
 
@@ -382,7 +385,12 @@ class PersonFinder:
                 if e == span.start
                 or (
                     span.start - e == 1
-                    and (doc[e].is_punct or doc[e].lower_ in _AUXILIARIES or e in role_tokens)
+                    # (not a full stop: 'an argument about school. Kyle X' names no school)
+                    and (
+                        (doc[e].is_punct and doc[e].text not in _SENTENCE_ENDS)
+                        or doc[e].lower_ in _AUXILIARIES
+                        or e in role_tokens
+                    )
                 )
             }
             person_roles = sorted(

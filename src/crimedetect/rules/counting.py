@@ -11,7 +11,10 @@ of the first entry that disclosed anything.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from crimedetect.contract import Disclosure, Evidence, Record
@@ -66,6 +69,42 @@ def fold(
             folded[category] = principal
         return {principal} | extra, folded
     return extra, folded
+
+
+@lru_cache(maxsize=8)
+def _occasion_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def occasions(by_category: Mapping[str, list[Candidate]], settings: CountingSettings) -> list[set[str]]:
+    """One victim's categories by incident (General Rule F folds within one incident only):
+    a category whose mentions where it is first told are dated to an earlier day (``separate_occasion``:
+    'last Friday', 'two weeks ago') and first told in a later entry than the undated crimes
+    that opened the record (a rape told in the DASH after tonight's assault) is an incident
+    of its own, with the undated crimes first told no earlier than it. Otherwise all the
+    categories are one incident."""
+    categories = set(by_category)
+    if not settings.separate_occasion or len(categories) < 2:
+        return [categories]
+    pattern = _occasion_pattern(tuple(settings.separate_occasion))
+    first = {category: min(c.mention.entry for c in group) for category, group in by_category.items()}
+    # dated where first told (a review restating it later need not repeat the day)
+    dated = {
+        category
+        for category, group in by_category.items()
+        if all(pattern.search(c.sentence_text) for c in group if c.mention.entry == first[category])
+    }
+    if not dated or dated == categories:
+        return [categories]
+    opened = min(first[category] for category in categories - dated)
+    later = {category for category in dated if first[category] > opened}
+    if not later:
+        return [categories]
+    # ... with the crimes first told only from where it is told ('Q on sexual abuse' in the
+    # DASH that disclosed the rape)
+    told = min(first[category] for category in later)
+    later |= {category for category in categories - dated if first[category] >= told}
+    return [categories - later, later]
 
 
 def _sentence_folds(candidates: list[Candidate], settings: CountingSettings) -> list[str]:
@@ -163,7 +202,12 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
         by_victim[c.victim][category].append(c)
     disclosures: list[Disclosure] = []
     for victim, by_category in by_victim.items():
-        counted, folded = fold(set(by_category), in_addition, settings)
+        counted: set[str] = set()
+        folded: dict[str, str] = {}
+        for incident in occasions(by_category, settings):
+            incident_counted, incident_folded = fold(incident, in_addition, settings)
+            counted |= incident_counted
+            folded.update(incident_folded)
         for category in counted:
             group = list(by_category[category])
             for small, big in folded.items():

@@ -252,6 +252,32 @@ _KIN = frozenset(
     {"son", "daughter", "brother", "sister", "husband", "wife", "partner", "mum", "dad", "mother", "father"}
 )
 
+#: Family and other person words after a possessive in the offence words ('grabbed her son'):
+#: the object is that person, not the possessor the pronoun names.
+_PERSON_AFTER_POSSESSIVE = _KIN | frozenset(
+    {"stepson", "stepdaughter", "child", "baby", "friend", "boyfriend", "girlfriend", "nephew", "niece"}
+)
+
+#: Role words that name the same person ('his dad slapped him' ... 'Father Gary X').
+_ROLE_SYNONYMS = {
+    "father": "dad",
+    "daddy": "dad",
+    "mother": "mum",
+    "mummy": "mum",
+    "stepfather": "stepdad",
+    "stepmother": "stepmum",
+}
+
+
+def _same_role(word: str) -> str:
+    """One spelling for role words that name the same relation ('father' is 'dad')."""
+    return _ROLE_SYNONYMS.get(word, word)
+
+
+#: Names of crimes that, straight after a surname, label that person's crime ('the WARD
+#: burglary'), not a deed of theirs.
+_CRIME_NOUNS = frozenset({"burglary", "robbery", "theft", "rape", "assault", "harassment", "abh", "gbh"})
+
 #: Words of how often after a participle ('punched twice', 'kicked several times').
 _HOW_OFTEN = frozenset(
     {"once", "twice", "repeatedly", "several", "multiple", "three", "four", "times", "again"}
@@ -408,6 +434,8 @@ class Candidate:
     sentence_cues: frozenset[str] = frozenset()
     #: cue names found within the mention's own words ('kept texting')
     own_cues: frozenset[str] = frozenset()
+    #: the text of the mention's sentence (when it happened: 'last Friday')
+    sentence_text: str = ""
 
 
 @dataclass
@@ -553,9 +581,11 @@ class RecordReader:
         return people, raw
 
     @staticmethod
-    def _does(doc: Doc, end: int, starts: list[int]) -> bool:
+    def _does(doc: Doc, end: int, starts: list[int], appositive: bool = False) -> bool:
         """Whether words ending at ``end`` (a name, a role word) are followed by offence
-        words as their doer: only links, ages or brackets between, and not a passive."""
+        words as their doer: only links, ages or brackets between, and not a passive.
+        ``appositive``: the name follows a comma, so a comma may close it ('the tenant at no
+        16, Craig X, pushed her')."""
         for start in starts:
             if not 0 <= start - end <= 7:
                 continue  # too far for a doer, even one who says the quoted words
@@ -566,13 +596,17 @@ class RecordReader:
                 continue  # "Riley said 'dad did it with his belt'": an account of another's act
             if spoken is not None:
                 gap = spoken
-            elif start - end > 4:
-                continue
+            elif sum(1 for t in gap if not (t.like_num or t.text in "()")) > 4:
+                continue  # (an age in brackets is no distance: 'her son Ben (24) has just smashed')
             # 'Dennis HOLT, has again shouted abuse': a comma, then an auxiliary
             if len(gap) > 1 and gap[0].text == "," and gap[1].lower_ in _COMMA_LINKS:
                 gap = gap[1:]
+            elif appositive and len(gap) == 1 and gap[0].text == ",":
+                gap = gap[1:]
             if len(gap) and gap[-1].text == "(":
                 continue  # 'Chloe X (rape crime already recorded)': a note on them, not a deed
+            if not len(gap) and doc[start].lower_ in _CRIME_NOUNS:
+                continue  # 'Reviewed WARD burglary': the crime of the one named, not a deed
             if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
                 if (
                     _passive(gap, doc[start : start + 3])
@@ -606,7 +640,7 @@ class RecordReader:
             starts = offence_starts[entry]
             for r in doc.user_data.get("crimedetect.roles", []):
                 if r["kind"] in ("relative", "suspect") and cls._does(doc, r["end"], starts):
-                    doer_roles.add(doc[r["end"] - 1].lower_)
+                    doer_roles.add(_same_role(doc[r["end"] - 1].lower_))
         for entry, doc in enumerate(docs):
             starts = offence_starts[entry]
             roles_here = doc.user_data.get("crimedetect.roles", [])
@@ -621,7 +655,7 @@ class RecordReader:
                 )
                 if not done_to and any(
                     0 <= p["start"] - r["end"] <= 1
-                    and doc[r["end"] - 1].lower_ in doer_roles
+                    and _same_role(doc[r["end"] - 1].lower_) in doer_roles
                     and _role_of(doc, r["end"], p["start"])
                     for r in roles_here
                 ):
@@ -635,8 +669,9 @@ class RecordReader:
                 ):
                     doers.add(p["key"])
                     continue
+                appositive = p["start"] > 0 and doc[p["start"] - 1].text == ","
                 if (
-                    cls._does(doc, p["end"], starts)
+                    cls._does(doc, p["end"], starts, appositive)
                     or cls._does_as_pronoun(doc, p["end"], starts, genders.get(p["key"]))
                     or cls._sends(doc, p, starts)
                 ):
@@ -817,6 +852,9 @@ class RecordReader:
                 and "reporter" not in p.roles
             ),
             lambda p: "reporter" in p.roles and "relative" not in p.roles,
+            # 'Mum is Sarah X. Ruby X is in school': one named by her relation to another
+            # is not the one it happened to
+            lambda p: "reporter" not in p.roles and "relative" not in p.roles,
             lambda p: "reporter" not in p.roles,
             lambda p: True,
         ):
@@ -847,12 +885,15 @@ class RecordReader:
         mention: Mention,
         people: dict[str, _Person],
         doc: Doc,
+        persons: Sequence[dict[str, Any]] = (),
     ) -> str | None:
         """The nearest person named before the offence words, of the object pronoun's gender
         (or unknown), with no other offence words between ('Connor touched her ..., she
         pushed him off' is not Connor's), when the doer went at them ('YATES went for Bilal
         outside and punched him') or, not a reporter, a subject pronoun of someone else
-        stands between ('sent Freya a text saying he was going to kill her')."""
+        stands between ('sent Freya a text saying he was going to kill her') or the doer of
+        the words is named between ('Michelle X has a swollen cheek, husband Gary X punched
+        her'; ``persons``: all named in the entry)."""
         offence_starts = self._offence_starts[mention.entry]
         wanted = _PRONOUN_GENDER.get(pronoun)
         for p in sorted(candidates, key=lambda p: p["end"], reverse=True):
@@ -875,6 +916,11 @@ class RecordReader:
             if subjects and gender is None and not self._other_subject(subjects, p, candidates, doc, mention):
                 return None  # 'friend Kyle MARSH ... saying he is going to stab her': he is MARSH
             if subjects and (gender is None or gender not in subjects):
+                return str(p["key"])
+            if not subjects and any(
+                p["end"] <= q["start"] and q["end"] <= mention.token_start and q["key"] in self._doers
+                for q in persons
+            ):
                 return str(p["key"])
             return None
         return None
@@ -1049,7 +1095,7 @@ class RecordReader:
             pronoun = next(w for w in pronouns if w in ("her", "him", "them"))
             # 'CHAUHAN sent Freya a text saying he was going to kill her': a person named before
             # a subject pronoun ('he') that is someone else is who it was done to.
-            told = self._object_before(pronoun, candidates, mention, people, doc)
+            told = self._object_before(pronoun, candidates, mention, people, doc, persons)
             if told:
                 return told
             named_before = self._seen + [p["key"] for p in persons if p["end"] <= mention.token_start]
@@ -1061,6 +1107,11 @@ class RecordReader:
                 t.lower_ in _KIN and (t.i + 1 >= len(doc) or not doc[t.i + 1].is_title)
                 for t in doc[low : mention.token_start]
             )
+            # 'grabbed her son and threw him': a possessive before a family word names no
+            # victim; the son is the one named as a victim of it elsewhere, if there is one
+            at = pronouns.index(pronoun)
+            if at + 1 < len(pronouns) and pronouns[at + 1] in _PERSON_AFTER_POSSESSIVE:
+                mention.pronoun_by_default = True
             return victim
         # ... nor one brought in by 'by' ('was pressured by Jay FOX into sending a naked photo')
         before = [
@@ -1217,9 +1268,13 @@ class RecordReader:
     def read(self, record: Record, docs: list[Doc]) -> RecordTrace:
         """Candidates (and the full trace) for one record whose entries are ``docs``."""
         texts = [entry.text for entry in record.entries]
-        offences = [self._mentions(doc, entry, OFFENCES, texts[entry]) for entry, doc in enumerate(docs)]
-        self._offence_starts = [[m.token_start for m in found] for found in offences]
         people, persons = self._persons(docs)
+        offences = [self._mentions(doc, entry, OFFENCES, texts[entry]) for entry, doc in enumerate(docs)]
+        # 'partner Rob X agreed to leave': the first name of someone named is no offence word
+        first_names = {p["first"] for found in persons for p in found if p.get("first")}
+        if first_names:
+            offences = [[m for m in found if m.text not in first_names] for found in offences]
+        self._offence_starts = [[m.token_start for m in found] for found in offences]
         self._gender = self._genders(docs, persons)
         self._doers = self._find_doers(docs, persons, offences, self._offence_starts, self._gender)
         for key in self._doers:
@@ -1321,6 +1376,7 @@ class RecordReader:
             )
             else set()
         )
+        sentence_texts: dict[tuple[int, tuple[int, int]], str] = {}
         for m in mentions:
             rule = self.rules[m.rule_id]
             targets = {rule.category, rule.judge, m.rule_id}
@@ -1391,6 +1447,11 @@ class RecordReader:
                 (name, c.end <= m.start or c.start >= m.end)
                 for name, c in sentence_live_cues.get((m.entry, m.sentence), ())
             ]
+            sentence_text = sentence_texts.get((m.entry, m.sentence))
+            if sentence_text is None:  # sliced from the entry: Span.text rebuilds it token by token
+                words = docs[m.entry][m.sentence[0] : m.sentence[1]]
+                sentence_text = texts[m.entry][words.start_char : words.end_char]
+                sentence_texts[(m.entry, m.sentence)] = sentence_text
             for victim in victims:
                 candidates.append(
                     Candidate(
@@ -1403,6 +1464,7 @@ class RecordReader:
                         cues=sorted(set(used) | set(marks)),
                         sentence_cues=frozenset(name for name, outside in in_sentence if outside),
                         own_cues=frozenset(name for name, outside in in_sentence if not outside),
+                        sentence_text=sentence_text,
                     )
                 )
         self._to_the_one_named(candidates, people)

@@ -326,6 +326,20 @@ class CountingSettings(_Strict):
     sentence_subsumed_by: dict[str, list[SentenceFold]] = Field(default_factory=dict)
     clock_waits_for: list[str] = Field(default_factory=list)
     clock_starts_with_folded: dict[str, list[str]] = Field(default_factory=dict)
+    #: regular expressions (case-insensitive) of an earlier day in a mention's sentence ('last
+    #: Friday', 'two weeks ago'): such a crime, told after the ones that opened the record, is
+    #: a separate incident (General Rule F folds within one incident only)
+    separate_occasion: list[str] = Field(default_factory=list)
+
+    @field_validator("separate_occasion")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"separate_occasion {pattern!r}: {exc}") from exc
+        return value
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
