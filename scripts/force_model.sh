@@ -7,7 +7,7 @@
 #
 #   1. the training records: the dev set's development part (when ../shared/data/dev exists)
 #      and the blind batches the rules were written against; never the dev held-out third
-#      or the unread blind batches (D, E, J, K, P, R-U)
+#      or the unread blind batches (D, E, J, K, P, Z, AA, AB, AC)
 #   2. fine-tune the pretrained MiniLM on them and 400 synthetic records
 #      (training/configs/handwritten.yaml; MODEL_THREADS, default 2, torch threads)
 #   3. refit its stacker on blind D, audited records nobody wrote rules against
@@ -19,7 +19,7 @@ out=${FORCE_OUT:-out/force-model}
 mkdir -p "$out"
 export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$(cd "$out" && pwd)/mlflow.db}
 bin=.venv/bin
-studied=(BL-A- BL-B- BL-C- BL-F- BL-G- BL-H- BL-I- BL-L- BL-M- BL-N- BL-O- BL-Q-)
+studied=(BL-A- BL-B- BL-C- BL-F- BL-G- BL-H- BL-I- BL-L- BL-M- BL-N- BL-O- BL-Q- BL-R- BL-S- BL-T- BL-U- BL-V- BL-W- BL-X- BL-Y-)
 started=$SECONDS
 step() { echo; echo "== $1  (t=$((SECONDS - started))s)"; }
 
@@ -43,7 +43,7 @@ cat <<USE
 force model in models/handwritten-d (finished in $((SECONDS - started)) s). Scan with it:
   $bin/crimedetect scan --records R --crimes C --out flags.jsonl --model models/handwritten-d --quantize --no-model-gate
 Measure it on the other unread batches (aggregates only; docs/model.md):
-  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-E- BL-J- BL-K- BL-P- BL-R- BL-S- BL-T- BL-U-
+  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-E- BL-J- BL-K- BL-P- BL-Z- BL-AA- BL-AB- BL-AC-
   $bin/crimedetect scan --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --out $out/unread-flags.jsonl --model models/handwritten-d --quantize --no-model-gate
   $bin/python -m crimedetect.reconcile --flags $out/unread-flags.jsonl --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --audits $out/unread/audits.jsonl
 USE

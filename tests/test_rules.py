@@ -594,3 +594,32 @@ def test_person_finder_names_and_roles(nlp: spacy.language.Language) -> None:
     assert "Arrest COX" not in persons and "Maria LUCA" in persons
     assert "victim" not in persons["Adam FIELD"]
     assert "reporter" in persons["Jo HILL"]
+
+
+def test_first_person_is_the_caller_in_a_call_takers_note_only(detector: RuleDetector) -> None:
+    """v114v: 'smashing up my car' in the call taker's note is the caller's car (a second
+    victim); an officer writing 'my' stays the officer."""
+    caller = (
+        "Caller Mrs Linda HOYLE says IP Abbie LOCKWOOD is at her door. Her son is outside smashing up my car."
+    )
+
+    def victims(author: str) -> set[str]:
+        record = Record.model_validate(
+            {
+                "record_id": "X-MY",
+                "entries": [{"at": "2017-06-01T10:00:00Z", "author": author, "text": caller}],
+            }
+        )
+        return {c.victim for c in detector.trace([record])[0].candidates}
+
+    assert victims("call handler") == {"Linda HOYLE"}
+    assert victims("PC 4471") == {"PC 4471"}
+
+
+def test_person_finder_titled_name_and_role_running_into_it(nlp: spacy.language.Language) -> None:
+    """v114v: 'to Mr Ian X' is a person (not an address), and a role phrase whose wildcard
+    takes in the first name ('thinks it's her ex Jamie X') still names that person."""
+    doc = nlp("Car belonging to Mr Ian CROFT. Thinks it's her ex Jamie NORTH. Seen on Canal Path OSTON.")
+    persons = {p["name"]: set(p["roles"]) for p in doc.user_data["crimedetect.persons"]}
+    assert "Ian CROFT" in persons and "Path OSTON" not in persons
+    assert "suspect" in persons["Jamie NORTH"]

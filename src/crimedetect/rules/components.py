@@ -354,8 +354,10 @@ class PersonFinder:
             before = text[max(0, match.start() - 40) : match.start()].split()
             # 'at Asda HARROWFORD' is a place; 'Adult Social Care. Katie HAYES' is a person (the
             # place word ends a sentence or a clause).
+            # ('belonging to Mr Ian CROFT': a title and a first name make a person)
             if (
                 before
+                and not (match.group("title") and match.group("first"))
                 and before[-1][-1] not in ".,;:"
                 and before[-1].lower() in self.place_words
                 and not (len(before) > 1 and before[-2].lower().strip(",.") in self.person_verbs)
@@ -383,6 +385,8 @@ class PersonFinder:
                 kind
                 for kind, s, e in roles
                 if e == span.start
+                # 'thinks it's her ex Jamie NORTH': a role's wildcard ran into the first name
+                or s < span.start < e <= span.end
                 or (
                     span.start - e == 1
                     # (not a full stop: 'an argument about school. Kyle X' names no school)

@@ -197,6 +197,8 @@ def _passive(gap: Any, words: Any) -> bool:
 _BARE_PARTICIPLES = frozenset({"hit", "cut", "hurt", "slit", "set", "beat"})
 
 
+#: An owner named by role word just after offence words ('into the bonnet of his (RP's) Golf').
+_OWNER_BY_ROLE = re.compile(r"[^.;]{0,12}?\b(RP|IP)['\u2019]s\)?\s*(\w*)")
 #: a sum of money straight after the offence words ('60-£80', '£200', '50 quid')
 _AMOUNT = re.compile(r"\s*£?\d[\d,.]*(?:\s*-\s*£?\d[\d,.]*)?(?:\s*(?:quid|pounds|k))?")
 
@@ -361,6 +363,15 @@ def _role_of(doc: Doc, role_end: int, name_start: int) -> bool:
     return _only_between(doc, role_end, name_start, _AUXILIARIES)
 
 
+def _names_premises(doc: Doc, mention: Mention) -> bool:
+    """The offence words take in a business's words ('through the shop window'): a role match
+    of kind organisation (victims.yaml ``role.premises``) within them."""
+    return any(
+        r["kind"] == "organisation" and mention.token_start <= r["start"] and r["end"] <= mention.token_end
+        for r in doc.user_data.get("crimedetect.roles", [])
+    )
+
+
 def _opens_clause(doc: Doc, start: int) -> bool:
     """A name just after a semicolon ('sending a naked photo; Connor then sent it round'):
     the subject of the clause it opens, not the one offence words before it were done to."""
@@ -473,6 +484,9 @@ class RecordReader:
         self._doers: set[str] = set()
         self._adult_default: str | None = None  # the record's victim leaving children aside
         self._live_offences: list[Mention] = []
+        #: (entry, sentence) of each 'no injury' ('no injuries', 'not injured') in a record whose
+        #: offences are against several people
+        self._uninjured: set[tuple[int, tuple[int, int]]] = set()
         self._gender: dict[str, str] = {}
         self._seen: list[str] = []  # persons named in the entries before the current one
         self._offence_starts: list[list[int]] = []  # each entry's offence mentions' first tokens
@@ -682,9 +696,14 @@ class RecordReader:
     def _by_before(doc: Doc, start: int) -> int:
         """Index of the 'by' that introduces the person starting at ``start`` ('punched by Lewis
         HOUGH'), also across a determiner and up to two lower-case role words ('raped by her uncle
-        Philip ASPINALL', 'hit by the ex partner Dean ROWE'); -1 when there is none."""
+        Philip ASPINALL', 'hit by the ex partner Dean ROWE'), or up to five before a comma ('attacked
+        by another boy from his year, Reece HOLT'); -1 when there is none."""
         i = start - 1
-        for _ in range(3):
+        words = 3
+        if i > 0 and doc[i].text == ",":
+            i -= 1
+            words = 6
+        for _ in range(words):
             if i < 0 or doc[i].lower_ == "by":
                 break
             if not (doc[i].is_alpha and doc[i].is_lower) or doc[i].lower_ in _NOT_BY_LINKS:
@@ -781,6 +800,23 @@ class RecordReader:
                     if any(w.rstrip(".") in lexicon for w in words):
                         said.setdefault(p["key"], set()).add(gender)
         return {key: next(iter(g)) for key, g in said.items() if len(g) == 1}
+
+    def _by_title_gender(self, people: dict[str, _Person], persons: list[list[dict[str, Any]]]) -> None:
+        """'Mr GOODALL' in a record naming Alan GOODALL (Mr) and his daughter Jess GOODALL is
+        Alan: a bare surname whose title gives a gender is the one person of that surname and
+        gender named in full (not a further person, so not a further victim)."""
+        bare = [key for key in people if " " not in key and key in self._gender]
+        for key in bare:
+            gender = self._gender[key]
+            full = [k for k in people if k.endswith(" " + key) and self._gender.get(k) == gender]
+            if len(full) != 1:
+                continue
+            person = people.pop(key)
+            people[full[0]].roles.update(person.roles)
+            for found in persons:
+                for p in found:
+                    if p["key"] == key:
+                        p["key"] = full[0]
 
     @staticmethod
     def _only_reporter(person: _Person | None) -> bool:
@@ -953,6 +989,14 @@ class RecordReader:
         )
 
     @staticmethod
+    def _opens_statement(doc: Doc, end: int) -> bool:
+        """A colon just after a name ending at ``end``, an age between or not ('Marek X:',
+        'Chelsea X 26:'): the words after it are that person's."""
+        if end < len(doc) and doc[end].like_num:
+            end += 1
+        return end < len(doc) and doc[end].text == ":"
+
+    @staticmethod
     def _officer_object(mention: Mention, persons: list[dict[str, Any]], doc: Doc) -> str | None:
         """An officer named just after the offence words ('bit PC 2715 SHARPE', 'kicked PC Laura
         SHARPE', 'kicked out at PC 3310 BRIGGS'): an assault on a constable (104, 8S) is the
@@ -1060,6 +1104,15 @@ class RecordReader:
             # 'dad hit him with the belt 'on my legs'': a quote opened after the offence words
             # is the child's own words, not the writer's
             quoted = _quoted(text, mention) or _quote_opens_before_first_person(following)
+            # 'W/S from door supervisor Marek X: ... held it towards me': the first person of a
+            # statement opened by a name and a colon is its maker, not the officer writing
+            maker = [
+                p for p in persons if p["end"] <= mention.token_start and self._opens_statement(doc, p["end"])
+            ]
+            if maker and not quoted:
+                key = max(maker, key=lambda p: p["end"])["key"]
+                if key not in self._doers and "suspect" not in people[key].roles:
+                    return key
             officer = bool(author) and str(author).upper().startswith(("PC", "DC", "PCSO", "SGT", "DS"))
             if officer and not quoted:
                 return author
@@ -1067,7 +1120,27 @@ class RecordReader:
             speaker = self._relaying(candidates, mention, people, doc) if quoted else []
             if speaker:
                 return max(speaker, key=lambda p: p["end"])["key"]
+            # 'Caller Mrs Linda X says ... he is now outside smashing up my car': in a call
+            # taker's note the first person is the one caller named (not the victim of the rest)
+            if not officer and not quoted:
+                callers = [
+                    key
+                    for key, person in people.items()
+                    if "reporter" in person.roles and "suspect" not in person.roles and key not in self._doers
+                ]
+                if len(callers) == 1:
+                    return callers[0]
             return default
+        # 'scratched the bonnet of his (RP's) car': the owner the writer names by role word
+        owner = _OWNER_BY_ROLE.match(text, mention.end)
+        # (not 'hit the IP's son': a person's word after it names someone else)
+        if owner and owner.group(2).lower() not in _PERSON_AFTER_POSSESSIVE:
+            role = "reporter" if owner.group(1).upper() == "RP" else "victim"
+            owners = [
+                key for key, person in people.items() if role in person.roles and key not in self._doers
+            ]
+            if len(owners) == 1:
+                return owners[0]
         # 'X ... sexually abused her': an object pronoun points away from the name before
         # the offence words (often its doer) to the record's victim.
         # ... within the offence words too ('launched a TV remote at her')
@@ -1163,7 +1236,13 @@ class RecordReader:
                 if c.victim in (None, mention.victim)
                 or (c.entry, c.sentence) == (mention.entry, mention.sentence)
             ]
-            if injuries or near("serious_injury", "entry"):
+            serious = near("serious_injury", "entry")
+            # ... and 'no injury' in the blow's own sentence outweighs an injury told elsewhere
+            # ('HODGE shoved her into a table, no injury' after 'female with cut face')
+            if (mention.entry, mention.sentence) in self._uninjured:
+                injuries = [c for c in injuries if (c.entry, c.sentence) == (mention.entry, mention.sentence)]
+                serious = [c for c in serious if c.sentence == mention.sentence]
+            if injuries or serious:
                 return "violence_with_injury", "8N", ["injury"], "injury described"
             return "violence_without_injury", rule.hocr_code, [], "no injury described"
         if judge == "threat":
@@ -1276,6 +1355,7 @@ class RecordReader:
             offences = [[m for m in found if m.text not in first_names] for found in offences]
         self._offence_starts = [[m.token_start for m in found] for found in offences]
         self._gender = self._genders(docs, persons)
+        self._by_title_gender(people, persons)
         self._doers = self._find_doers(docs, persons, offences, self._offence_starts, self._gender)
         for key in self._doers:
             if "victim" not in people[key].roles:
@@ -1320,8 +1400,15 @@ class RecordReader:
         # A cue (an injury) is the person its sentence names; one naming nobody, in a record
         # whose offences are against several people, is the last of them named before it in
         # the entry ('Keith punched Bradley in the face. ... Son's eye is swelling up' is
-        # Bradley's), else anyone's.
+        # Bradley's), else anyone's. Before that, one naming nobody in the sentence of offence
+        # words done to one person is that person's ('has headbutted the doorman, doorman
+        # bleeding from nose' is the doorman's, not the customer's punched later).
         victims_named = {m.victim for m in self._live_offences if m.victim}
+        sentence_victims: dict[tuple[int, tuple[int, int]], set[str]] = {}
+        if len(victims_named) >= 2:
+            for o in self._live_offences:
+                if o.victim:
+                    sentence_victims.setdefault((o.entry, o.sentence), set()).add(o.victim)
         for m in cues:
             low, high = m.sentence
             named = [
@@ -1331,6 +1418,10 @@ class RecordReader:
             ]
             m.victim = named[0]["key"] if len(named) == 1 else None
             if not named and len(victims_named) >= 2:
+                here = sentence_victims.get((m.entry, m.sentence), set())
+                if len(here) == 1:
+                    m.victim = next(iter(here))
+                    continue
                 before = [p for p in persons[m.entry] if p["end"] <= low and p["key"] in victims_named]
                 m.victim = max(before, key=lambda p: p["end"])["key"] if before else None
         age_of = {key: p.age for key, p in people.items()}
@@ -1344,6 +1435,13 @@ class RecordReader:
         candidates: list[Candidate] = []
         dropped: list[tuple[Mention, str]] = []
         live_cues = self._live_cues(cues)
+        # (only where offences are against several people: one victim's 'no injuries' then an
+        # officer's 'bruising seen' is the same person's injury)
+        self._uninjured = (
+            {(c.entry, c.sentence) for c in cues if c.label == "injury" and c.has("negated")}
+            if len(victims_named) >= 2
+            else set()
+        )
         # The live cues of each sentence, (cue name, cue) in order: what a candidate's
         # ``sentence_cues`` and ``own_cues`` are read from (grouped once, not per mention).
         sentence_live_cues: dict[tuple[int, tuple[int, int]], list[tuple[str, Mention]]] = {}
@@ -1410,6 +1508,11 @@ class RecordReader:
             elif (
                 rule.victim == "organisation"
                 or self._for_organisation(category, people.get(m.victim or ""))
+                or (
+                    category in _ORGANISATION_PROPERTY
+                    and m.victim_by_default
+                    and _names_premises(docs[m.entry], m)
+                )
                 or (
                     rule.category in organisation_offences
                     and category == rule.category
