@@ -35,6 +35,7 @@ $bin/crimedetect train --config training/configs/handwritten.yaml \
 
 step "3. refit the stacker on blind D (unread: the rules were never written against it)"
 $bin/python training/dev_parts.py --out "$out/blind-d" --no-dev --extra data/blind --id-prefix BL-D-
+rm -rf models/handwritten-d  # rebuilt from models/handwritten: a re-run replaces it
 $bin/crimedetect models refit-stacker --bundle models/handwritten \
   --records "$out/blind-d/records.jsonl" --audits "$out/blind-d/audits.jsonl" --out models/handwritten-d
 
