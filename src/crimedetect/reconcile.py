@@ -53,6 +53,7 @@ from crimedetect.contract import (
     Record,
 )
 from crimedetect.hocr import category_for_code, counting_edition, severity_rank
+from crimedetect.validation import Regex
 
 #: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
 #: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`.
@@ -107,16 +108,7 @@ class AviPhrase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    pattern: str
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
+    pattern: Regex
 
 
 class AviSettings(BaseModel):

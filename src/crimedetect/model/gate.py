@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crimedetect.contract import Record
+from crimedetect.validation import Regex
 
 #: The rules component whose spans the gate reads, and the span groups it may read.
 OFFENCE_MATCHER = "crimedetect_offences"
@@ -42,17 +43,7 @@ class GateSettings(BaseModel):
     version: str
     rule_mentions: list[MentionGroup] = Field(default_factory=list)
     keyword_baseline: bool = False
-    patterns: list[str] = Field(default_factory=list)
-
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a regular expression: {exc}") from exc
-        return patterns
+    patterns: list[Regex] = Field(default_factory=list)
 
 
 def default_gate_path() -> Path:

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crimedetect.contract import CATEGORIES
+from crimedetect.validation import Regex
 
 #: Offence judgements a rule can ask for (see ``rules.judge``).
 JUDGEMENTS = (
@@ -329,17 +330,7 @@ class CountingSettings(_Strict):
     #: regular expressions (case-insensitive) of an earlier day in a mention's sentence ('last
     #: Friday', 'two weeks ago'): such a crime, told after the ones that opened the record, is
     #: a separate incident (General Rule F folds within one incident only)
-    separate_occasion: list[str] = Field(default_factory=list)
-
-    @field_validator("separate_occasion")
-    @classmethod
-    def _compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"separate_occasion {pattern!r}: {exc}") from exc
-        return value
+    separate_occasion: list[Regex] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
