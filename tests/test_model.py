@@ -320,6 +320,15 @@ def test_combine_keeps_rule_evidence_and_adds_model_only_disclosures(
     assert theft.by == ["model"] and theft.evidence[0].entry == 1 and theft.first_entry == 1
     assert theft.evidence[0].text == record.entries[1].text[0:10]
 
+    # The principal crime rule: a category only the model found is dropped when the record
+    # keeps a rule disclosure it is part of (the common assault in the rules' ABH).
+    prediction.probs["violence_without_injury"] = 0.99
+    (unfolded,) = bundle.combine([record], [[rule]], [prediction])
+    folds = {"violence_without_injury": ["violence_with_injury"], "theft": ["robbery"]}
+    (folded,) = bundle.combine([record], [[rule]], [prediction], folds)
+    assert {str(d.category) for d in unfolded} == {"violence_with_injury", "violence_without_injury", "theft"}
+    assert {str(d.category) for d in folded} == {"violence_with_injury", "theft"}
+
 
 def test_pinned_base_model_is_verified(tmp_path: Path) -> None:
     from crimedetect.model.base import BaseModelError, pinned_models, resolve_base, verify

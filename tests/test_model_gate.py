@@ -155,7 +155,7 @@ def test_gated_scan_is_identical_across_workers(tiny_bundle: Path, tmp_path: Pat
     assert {f["versions"]["model"] for f in flags} == {f"tiny+{bundle.gate.version}"}
 
 
-def test_int8_runs_are_marked_per_channel(tiny_bundle: Path) -> None:
+def test_int8_runs_are_marked(tiny_bundle: Path) -> None:
     from crimedetect.detect import Pipeline
     from crimedetect.model.bundle import ModelBundle
     from crimedetect.rules import RuleDetector
@@ -164,6 +164,42 @@ def test_int8_runs_are_marked_per_channel(tiny_bundle: Path) -> None:
     probs, _, _ = quantised.entry_probs([record("A", OFFENCE, ROUTINE)])
     full, _, _ = ModelBundle(tiny_bundle).entry_probs([record("A", OFFENCE, ROUTINE)])
     assert np.abs(probs - full).max() < 0.05  # int8 weights: close to fp32, not equal
-    assert Pipeline(RuleDetector(), quantised).model_version == "tiny+int8pc"
+    assert Pipeline(RuleDetector(), quantised).model_version == "tiny+int8row"
     gated = quantised.gated(EntryGate())
-    assert Pipeline(RuleDetector(), gated).model_version == f"tiny+int8pc+{gated.gate.version}"
+    assert Pipeline(RuleDetector(), gated).model_version == f"tiny+int8row+{gated.gate.version}"
+
+
+def test_int8_linear_quantises_each_row_on_its_own() -> None:
+    """A token's output depends on that token only: one scale per row, exact int8 products
+    (one scale per tensor, as torch.ao's dynamic quantisation, lets a loud batch-mate coarsen
+    every other row)."""
+    import torch
+
+    from crimedetect.model.int8 import quantize_rowwise
+
+    torch.manual_seed(0)
+    layer = torch.nn.Sequential(torch.nn.Linear(24, 10))
+    quiet = torch.randn(3, 5, 24)
+    loud = torch.cat([quiet, 100 * torch.randn(1, 5, 24)])
+    fp32 = layer(quiet).detach()
+    int8 = quantize_rowwise(layer)
+    assert isinstance(int8[0], torch.nn.Module) and not isinstance(int8[0], torch.nn.Linear)
+    alone, beside_loud = int8(quiet), int8(loud)[:3]
+    assert torch.equal(alone, beside_loud)
+    assert torch.equal(int8(quiet[1:2, 2:4]), alone[1:2, 2:4])  # nor on other tokens of its row
+    assert (alone - fp32).abs().max() < 0.02 * fp32.abs().max()
+
+
+def test_int8_scores_barely_depend_on_batch_mates(tiny_bundle: Path) -> None:
+    """Scanned alone or beside longer, noisier records, a record's int8 scores agree to float
+    noise (padding can change attention sums in the last bits); with one scale per tensor
+    they moved by about 1e-4 on this tiny model and by tenths on the pretrained one."""
+    from crimedetect.model.bundle import ModelBundle
+
+    quantised = ModelBundle(tiny_bundle, quantize=True)
+    target = record("A", OFFENCE, ROUTINE)
+    noise = "!!!! $$$$ #### 9999 ZZZZ qqqq xxxx " * 5
+    others = [record(f"B{i}", " ".join([OFFENCE, KEYWORD_ONLY, noise] * (i + 2)), NEGATED) for i in range(5)]
+    alone, _, _ = quantised.entry_probs([target])
+    among, _, _ = quantised.entry_probs([*others, target])
+    assert np.abs(among[-2:] - alone).max() < 1e-5

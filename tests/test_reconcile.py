@@ -184,6 +184,32 @@ def test_misclassified_carries_disclosed_category_and_crime_id() -> None:
     assert "less serious" in finding.detail
 
 
+@pytest.mark.parametrize(
+    ("beside", "slavery_score", "expected"),
+    [
+        ([], None, {("unrecorded", "other_notifiable"): 1}),  # drugs alone: unrecorded
+        (["modern_slavery"], 0.9, {}),  # found with a victim of modern slavery: not flagged
+        (["modern_slavery"], 0.2, {("unrecorded", "other_notifiable"): 1}),  # slavery not credible
+    ],
+)
+def test_drugs_beside_modern_slavery_are_not_flagged_unrecorded(
+    beside: list[str], slavery_score: float | None, expected: dict
+) -> None:
+    disclosures = [disclosure("other_notifiable", "State")]
+    disclosures += [disclosure(c, "Duc LE", score=slavery_score or 0.9) for c in beside]
+    crimes = [crime("C1", "modern_slavery", "Duc LE")] if beside else []
+    assert types(reconcile(RECORD, disclosures, crimes)) == Counter(expected)
+
+
+def test_drugs_beside_modern_slavery_still_match_a_recorded_drugs_crime() -> None:
+    flag = reconcile(
+        RECORD,
+        [disclosure("other_notifiable", "State"), disclosure("modern_slavery", "Duc LE")],
+        [crime("C1", "modern_slavery", "Duc LE"), crime("C2", "other_notifiable", "State")],
+    )
+    assert types(flag) == Counter() and flag.crime_ids == ["C1", "C2"]
+
+
 def test_unusual_pairing_is_not_called_a_misclassification() -> None:
     # A criminal damage crime is not a record of the harassment disclosed: the harassment is unrecorded.
     flag = reconcile(
@@ -417,9 +443,9 @@ def test_oracle_agrees_with_every_audit_of_the_blind_set() -> None:
     records = load_all(blind / "records.jsonl")
     crimes = load_all(blind / "crimes.jsonl")
     audits = {a.record_id: a for a in load_all(blind / "audits.jsonl")}
-    assert len(records) == len(audits) == 1720
+    assert len(records) == len(audits) == 1960
     index = CrimeIndex.build(crimes)
     flags = [reconcile(r, oracle_disclosures(r, audits[r.record_id]), index.for_record(r)) for r in records]
     quality = finding_quality(flags, audits.values(), records, crimes)
-    assert quality["any_finding"].actual == 736
+    assert quality["any_finding"].actual == 835
     assert {t: (q.precision, q.recall) for t, q in quality.items()} == {t: (1.0, 1.0) for t in quality}

@@ -623,3 +623,16 @@ def test_person_finder_titled_name_and_role_running_into_it(nlp: spacy.language.
     persons = {p["name"]: set(p["roles"]) for p in doc.user_data["crimedetect.persons"]}
     assert "Ian CROFT" in persons and "Path OSTON" not in persons
     assert "suspect" in persons["Jamie NORTH"]
+
+
+def test_person_finder_first_names_sharing_a_surname(nlp: spacy.language.Language) -> None:
+    """v115v: 'Mia (8) and Leo (6) FARRELL' names two children of one surname, with their ages;
+    a couple named bare ('Couple Sam & Leanne X') or a family word ('Mum and Jo X') names one."""
+    doc = nlp(
+        "Both children, Mia (8) and Leo (6) FARRELL, seen. Couple Sam & Leanne CORBETT argued. "
+        "Mum and Jo KING home."
+    )
+    persons = {p["name"]: p["age"] for p in doc.user_data["crimedetect.persons"]}
+    assert persons.get("Mia FARRELL") == 8 and persons.get("Leo FARRELL") == 6
+    assert "Leanne CORBETT" in persons and "Sam CORBETT" not in persons
+    assert "Jo KING" in persons and "Mum KING" not in persons

@@ -52,7 +52,7 @@ class Pipeline:
 
     @property
     def model_version(self) -> str | None:
-        """The bundle's version plus its ``run_settings`` (``+int8pc`` when it runs quantised,
+        """The bundle's version plus its ``run_settings`` (``+int8row`` when it runs quantised,
         ``+gate-...`` when an entry gate chooses what the encoder reads: scores differ); a
         bundle without them is marked ``+int8`` when quantised."""
         if self.bundle is None:
@@ -84,4 +84,5 @@ class Pipeline:
         if self.bundle is None or not records:
             return rule_disclosures
         predictions = self.bundle.predict(records)
-        return self.bundle.combine(records, rule_disclosures, predictions)
+        folds_into = getattr(self.rules, "folds_into", None)
+        return self.bundle.combine(records, rule_disclosures, predictions, folds_into)

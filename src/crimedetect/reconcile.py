@@ -57,7 +57,7 @@ from crimedetect.validation import Regex
 
 #: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
 #: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`.
-RECONCILE_VERSION = "reconcile-4"
+RECONCILE_VERSION = "reconcile-5"
 
 # --------------------------------------------------------------------------- settings
 
@@ -93,8 +93,10 @@ class ReconcileSettings(BaseModel):
     #: n100 cues no blocking cue overrides: the victim cannot say whether anything happened
     n100_unblocked_cues: list[str] = Field(default_factory=list)
     max_entry_chars: int = Field(ge=1000)
+    #: category -> categories beside which its disclosure raises no ``unrecorded`` finding
+    not_unrecorded_beside: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("confusions")
+    @field_validator("confusions", "not_unrecorded_beside")
     @classmethod
     def _known_categories(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for recorded, disclosed in value.items():
@@ -523,6 +525,7 @@ def reconcile(
     # Unrecorded (and N100) findings, grouped by category.
     groups: dict[str, list[int]] = defaultdict(list)
     n100_needed: list[int] = []
+    credible = {str(d.category) for d in disclosures if d.score >= threshold}
     for d in unmatched:
         disclosure = disclosures[d]
         report_only = is_rape_report(disclosure, settings)
@@ -533,6 +536,8 @@ def reconcile(
             continue
         if disclosure.score < threshold:
             continue
+        if credible & set(settings.not_unrecorded_beside.get(str(disclosure.category), ())):
+            continue  # e.g. drugs found with a victim of modern slavery (reconcile.yaml)
         if str(disclosure.category) == "rape" and n100s and settings.n100_answers_any_rape_report:
             continue  # the N100 raised answers this report
         groups[str(disclosure.category)].append(d)

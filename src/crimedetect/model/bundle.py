@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +28,7 @@ import numpy as np
 from crimedetect.contract import CATEGORIES, Disclosure, Evidence, Record
 from crimedetect.model.ensemble import Stacker, rule_scores, stack_features
 from crimedetect.model.gate import EntryGate
+from crimedetect.model.int8 import INT8, quantize_rowwise
 from crimedetect.reconcile import is_rape_report
 from crimedetect.tracking import MODEL_NAME
 
@@ -184,7 +185,7 @@ class ModelBundle:
 
     @property
     def run_settings(self) -> str:
-        """How this bundle runs, where it changes scores: ``+int8pc`` (quantised weights) and
+        """How this bundle runs, where it changes scores: ``+int8row`` (int8 weights and activations) and
         ``+gate-...`` (an entry gate); appended to the model version in flags."""
         return (INT8 if self.quantize else "") + (f"+{self.gate.version}" if self.gate is not None else "")
 
@@ -214,7 +215,7 @@ class ModelBundle:
                 model = AutoModelForSequenceClassification.from_pretrained(directory, local_files_only=True)
                 model.eval()
                 if self.quantize:
-                    model = quantize_dynamic(model)
+                    model = quantize_rowwise(model)
                 else:
                     from crimedetect.model.encoder import pick_device
 
@@ -308,6 +309,7 @@ class ModelBundle:
         records: Sequence[Record],
         rule_disclosures: Sequence[Sequence[Disclosure]],
         predictions: Sequence[RecordPrediction],
+        folds_into: Mapping[str, Sequence[str]] | None = None,
     ) -> list[list[Disclosure]]:
         """The ensemble: rule disclosures re-scored and filtered, plus model-only disclosures.
 
@@ -318,6 +320,12 @@ class ModelBundle:
         rules cued as not (yet) a crime is kept under the threshold, with its low score, for
         reconcile's N100 check (:func:`crimedetect.reconcile.is_rape_report`). Without a stacker
         (bundle trained with no rules available) the result is the union of both.
+
+        ``folds_into`` is the rules' principal-crime table (``counting.yaml`` ``subsumed_by``):
+        a category only the model found is dropped when the record keeps one it is part of.
+        The rules have already folded their own disclosures; a model-only common assault
+        beside the rules' ABH is that ABH, and kept apart it would take the force's
+        common-assault crime and leave the ABH looking unrecorded instead of misclassified.
         """
         if not (len(records) == len(rule_disclosures) == len(predictions)):
             raise ValueError("records, rule disclosures and predictions must have the same length")
@@ -367,6 +375,13 @@ class ModelBundle:
                         kept.append(Disclosure.model_validate(data))
                 else:
                     kept.append(self._model_disclosure(record, pred, c, score, ["model"]))
+            if folds_into:
+                present = {str(d.category) for d in kept if d.by != ["model"]}
+                kept = [
+                    d
+                    for d in kept
+                    if d.by != ["model"] or not present & set(folds_into.get(str(d.category), ()))
+                ]
             out.append(kept)
         return out
 
@@ -375,21 +390,6 @@ def _record_matrix(predictions: Sequence[RecordPrediction]) -> np.ndarray:
     return np.asarray([[p.probs[c] for c in CATEGORIES] for p in predictions], dtype=np.float32).reshape(
         -1, len(CATEGORIES)
     )
-
-
-#: Marks scores of dynamic int8 weights in flags: ``pc`` = one weight scale per output channel.
-INT8 = "+int8pc"
-
-
-def quantize_dynamic(model: Any) -> Any:
-    """Dynamic int8 quantisation of the encoder's linear layers (CPU inference only), with
-    one weight scale per output channel: half the largest probability error of one scale per
-    layer against fp32 (0.31 against 0.62 on the demo bundle), at about the same speed."""
-    import torch
-    from torch.ao.quantization import per_channel_dynamic_qconfig
-    from torch.ao.quantization import quantize_dynamic as _quantize
-
-    return _quantize(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
 
 
 @cache

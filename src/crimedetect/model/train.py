@@ -709,7 +709,11 @@ def _test_metrics(out_dir: Path, items: Sequence[LabelledRecord], rules: Any | N
         found = rules.detect(records)
         metrics.update(_system_metrics("test_rules", truth, _rule_matrix(found)))
         metrics.update(
-            _system_metrics("test_ensemble", truth, _rule_matrix(bundle.combine(records, found, predictions)))
+            _system_metrics(
+                "test_ensemble",
+                truth,
+                _rule_matrix(bundle.combine(records, found, predictions, getattr(rules, "folds_into", None))),
+            )
         )
     return metrics
 

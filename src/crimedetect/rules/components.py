@@ -252,6 +252,10 @@ _AGE_BEFORE = re.compile(
 
 #: '14', '3a': a house number
 _HOUSE_NUMBER = re.compile(r"\d+[a-zA-Z]?")
+#: a first name (with an age) and 'and' just before another named person: both share the surname
+_FIRST_NAME_AND = re.compile(
+    r"(?<![\w'\u2019])(?P<first>[A-Z][a-z]+(?:-[A-Z][a-z]+)?)\s*(?:\((?P<age>\d{1,2})\)\s*)?(?:and|&)\s+$"
+)
 
 #: Punctuation that ends a sentence: no role word before it names the person after it.
 _SENTENCE_ENDS = frozenset({".", "!", "?"})
@@ -272,11 +276,15 @@ class PersonFinder:
         self.person_verbs = {w.lower() for w in lexicon.person_verbs}
         self.professional_titles = set(lexicon.professional_titles)
         self.not_first_names = {w.lower() for w in lexicon.not_first_names}
+        # family and gender words are no first names before a shared surname ('Mum and Jo KING')
+        self.relation_words = {w.lower() for words in lexicon.gender_words.values() for w in words}
         self._lemmas = lemma_table() if uses_lookups(nlp) else None
         titles = "|".join(re.escape(t) for t in lexicon.titles)
         self.full_name = re.compile(
             rf"\b(?:(?P<title>{titles})\.?\s+)?"
             r"(?P<first>(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?|[A-Z]\.?)\s+)?"
+            # 'Kacey (7) RAWLINSON': a child's age between the first name and the surname
+            r"(?:\((?P<inner_age>\d{1,2})\)\s+)?"
             # O'DOWD, D'SOUZA, McGUIRE as well as KERR and SMITH-JONES
             r"(?P<surname>(?:[A-Z]['\u2019]|Mc)?[A-Z]{2,}(?:[-'][A-Z]{2,})?)\b(?![a-z])"
         )
@@ -326,6 +334,37 @@ class PersonFinder:
                 }
             )
         return found
+
+    def _sharing_surname(
+        self, doc: Doc, text: str, start: int, surname: str, roles: list[str], age_given: str | None
+    ) -> list[dict[str, Any]]:
+        """A first name joined by 'and' to a named person, with ages given ('Tyler (9) and
+        Kacey (7) RAWLINSON': children listed): a person of the same surname, with the same
+        roles. Not a couple named bare ('Couple Sam & Leanne X': which one it happened to is
+        not said, and the first named would become the victim by default)."""
+        listed = _FIRST_NAME_AND.search(text, max(0, start - 30), start)
+        if listed is None or not (age_given or listed.group("age")):
+            return []
+        first = listed.group("first")
+        if first.lower() in self.relation_words or not self._could_be_first_name(first):
+            return []
+        span = doc.char_span(listed.start("first"), listed.end("first"), alignment_mode="expand")
+        if span is None:
+            return []
+        age = listed.group("age")
+        return [
+            {
+                "name": f"{first} {surname}",
+                "surname": surname,
+                "first": first,
+                "start": span.start,
+                "end": span.end,
+                "start_char": listed.start("first"),
+                "end_char": listed.end("first"),
+                "roles": list(roles),
+                "age": int(age) if age else None,
+            }
+        ]
 
     def _could_be_first_name(self, first: str) -> bool:
         """Not a sentence-initial word: not listed, and not an inflected English word
@@ -378,6 +417,10 @@ class PersonFinder:
                 text[max(0, match.start() - 40) : match.start()]
             )
             age = next((int(g) for g in age_match.groups() if g), None) if age_match else None
+            if match.group("inner_age"):
+                if not first:
+                    continue
+                age = int(match.group("inner_age"))
             # 'IP Jo X', 'IP - Jo X', 'susp is PIKE', 'RP neighbour Mrs X' (a role word between);
             # not 'IP states Adam FIELD came round' (a verb between: the name is what the IP
             # said, not the IP)
@@ -413,6 +456,12 @@ class PersonFinder:
                 | ({"professional"} if match.group("title") in self.professional_titles else set())
                 | {kind for kind, s, e in after if self._just_after(doc, span.end, s, e)}
             )
+            if first and not match.group("title"):
+                persons.extend(
+                    self._sharing_surname(
+                        doc, text, match.start(), surname, person_roles, match.group("inner_age")
+                    )
+                )
             persons.append(
                 {
                     "name": " ".join(p for p in (first, surname) if p),

@@ -197,11 +197,18 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
     first = min(c.mention.entry for c in candidates)
     edition = counting_edition(record.entries[first].at)
     in_addition = set(edition.counted_in_addition)
-    by_victim: dict[str, dict[str, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
+    # Crimes against the State (possession) count one per offender: each person named as
+    # holding a weapon or drugs is a crime of their own; mentions naming no holder ('both
+    # arrested for possession') go with the first holder named.
+    holders = list(dict.fromkeys(c.holder for c in candidates if c.victim == STATE and c.holder))
+    by_victim: dict[tuple[str, str | None], dict[str, list[Candidate]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for c, category in zip(candidates, _sentence_folds(candidates, settings), strict=True):
-        by_victim[c.victim][category].append(c)
+        holder = (c.holder or holders[0]) if c.victim == STATE and holders else None
+        by_victim[(c.victim, holder)][category].append(c)
     disclosures: list[Disclosure] = []
-    for victim, by_category in by_victim.items():
+    for (victim, _holder), by_category in by_victim.items():
         counted: set[str] = set()
         folded: dict[str, str] = {}
         for incident in occasions(by_category, settings):

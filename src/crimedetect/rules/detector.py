@@ -155,6 +155,13 @@ class RuleDetector:
         """Counted disclosures of records packed by :func:`pack_records`, in this process."""
         return self._detect_here(records)
 
+    @property
+    def folds_into(self) -> dict[str, list[str]]:
+        """The principal-crime table (``counting.yaml`` ``subsumed_by``): category -> the
+        categories it is part of for the same victim; the ensemble folds model-only
+        disclosures with it."""
+        return dict(load_counting(self._rules_dir_now()).subsumed_by)
+
     def _rules_dir_now(self) -> str | None:
         self.nlp  # noqa: B018
         return self._rules_dir

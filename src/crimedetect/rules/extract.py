@@ -40,7 +40,37 @@ _COMMA_LINKS = frozenset({"has", "had", "have", "allegedly", "again"})
 ORGANISATION = "organisation"
 #: Categories whose victim is the business when the person named speaks for it (a manager).
 _ORGANISATION_PROPERTY = frozenset({"criminal_damage_arson", "theft"})
+#: Crimes told once of a group that a record calling several people victims (IP1, IP2) counts
+#: for each: not an assault (whether each was injured is told of each), nor a sexual offence
+#: (told of the one it was done to), nor damage (joint owners are one victim)
+_SHARED_BY_CALLED_VICTIMS = frozenset({"robbery", "theft", "modern_slavery", "public_order"})
 UNKNOWN = "unknown"
+#: Verbs of telling after 'She/He' at a sentence's start ('She confirms he touched her')
+_SHE_TELLS = frozenset(
+    {
+        "says",
+        "said",
+        "confirms",
+        "confirmed",
+        "states",
+        "stated",
+        "reports",
+        "reported",
+        "discloses",
+        "disclosed",
+        "describes",
+        "described",
+        "alleges",
+        "alleged",
+        "explains",
+        "explained",
+        "tells",
+        "told",
+    }
+)
+#: Verbs of getting a message, just before the offence words: the one named before them is
+#: who it was sent to ('Ryan X also got a message from him')
+_RECEIVING = frozenset({"got", "gets", "received", "receives", "receiving", "getting"})
 _PRONOUN_GENDER = {"her": "female", "him": "male"}
 _SUBJECT_GENDER = {"she": "female", "he": "male"}
 #: Words before a name that make it the one a doer went at ('came at Bethany', 'went for Bilal').
@@ -447,6 +477,9 @@ class Candidate:
     own_cues: frozenset[str] = frozenset()
     #: the text of the mention's sentence (when it happened: 'last Friday')
     sentence_text: str = ""
+    #: for a crime against the State (possession), the one person its sentence names as
+    #: holding it ('FORD has a knife down his sock'): counted one crime per offender
+    holder: str | None = None
 
 
 @dataclass
@@ -1050,7 +1083,10 @@ class RecordReader:
                 continue
             if "professional" in person.roles and not _done_to_named(doc, p["end"], mention.token_start):
                 continue
-            if "suspect" in p["roles"] or ("suspect" in person.roles and "victim" not in person.roles):
+            # (a companion is with the victim: 'her new partner' is no suspect by that word)
+            if ("suspect" in p["roles"] and "companion" not in p["roles"]) or (
+                "suspect" in person.roles and person.roles.isdisjoint({"victim", "companion"})
+            ):
                 continue
             if p["key"] in self._doers and ("victim" not in person.roles or "suspect" in person.roles):
                 # (an IP read as a doer: 'launched a plate at Keith hitting him'); but a doer
@@ -1089,6 +1125,18 @@ class RecordReader:
             return officer
         if after:
             return min(after, key=lambda p: p["start"])["key"]
+        # 'Her new partner Ryan X also got a message from him calling him ...': the one who
+        # got or received the words just before them is who they were sent to
+        start = mention.token_start
+        receivers = [
+            p
+            for p in candidates
+            if p["end"] <= start
+            and start - p["end"] <= 4
+            and any(t.lower_ in _RECEIVING for t in doc[p["end"] : start])
+        ]
+        if receivers:
+            return max(receivers, key=lambda p: p["end"])["key"]
         # 'spat at me', 'touched my ...': the writer of the entry. An officer writing in
         # their own words is the victim; inside quotes, or in a report the victim wrote, the
         # first person is the record's victim.
@@ -1171,6 +1219,11 @@ class RecordReader:
             told = self._object_before(pronoun, candidates, mention, people, doc, persons)
             if told:
                 return told
+            at = pronouns.index(pronoun)
+            if not (at + 1 < len(pronouns) and pronouns[at + 1] in _PERSON_AFTER_POSSESSIVE):
+                teller = self._teller_named_before(pronoun, mention, persons, people, doc)
+                if teller:
+                    return teller
             named_before = self._seen + [p["key"] for p in persons if p["end"] <= mention.token_start]
             victim = self._of_pronoun_gender(pronoun, default, named_before, people)
             # 'when RPs son came out MOSS punched him': the pronoun may be a relative named
@@ -1315,6 +1368,52 @@ class RecordReader:
                 return rule.category, rule.hocr_code, ["repeated"], "course of conduct"
             return None, None, [], "single occasion, no course of conduct"
         return rule.category, rule.hocr_code, [], "pattern"
+
+    def _teller_named_before(
+        self,
+        pronoun: str,
+        mention: Mention,
+        persons: list[dict[str, Any]],
+        people: dict[str, _Person],
+        doc: Doc,
+    ) -> str | None:
+        """'Contacted sister Gemma X (26). She confirms her uncle touched her': in a sentence
+        opened by 'She/He' and a telling verb, the object pronoun of the same gender is the one
+        person the sentence before names (no suspect, doer or professional), else None."""
+        low = mention.sentence[0]
+        if (
+            low < 1
+            or low + 1 >= len(doc)
+            or _SUBJECT_GENDER.get(doc[low].lower_) != _PRONOUN_GENDER.get(pronoun)
+            or doc[low + 1].lower_ not in _SHE_TELLS
+        ):
+            return None
+        before = doc[low - 1].sent.start
+        named = {
+            p["key"]
+            for p in persons
+            if before <= p["start"] < low
+            and p["key"] not in self._doers
+            and people[p["key"]].roles.isdisjoint({"suspect", "professional"})
+        }
+        return next(iter(named)) if len(named) == 1 else None
+
+    @staticmethod
+    def _holder(
+        mention: Mention, persons: list[dict[str, Any]], people: dict[str, _Person], victims: set[str]
+    ) -> str | None:
+        """The one person the sentence of a possession offence names, neither a professional
+        nor a victim of an offence in the record ('CARR has a flick knife in his pocket'),
+        else None."""
+        low, high = mention.sentence
+        named = {
+            p["key"]
+            for p in persons
+            if low <= p["start"] < high
+            and p["key"] not in victims
+            and "professional" not in people.get(p["key"], _Person(p["key"])).roles
+        }
+        return next(iter(named)) if len(named) == 1 else None
 
     @staticmethod
     def _to_the_one_named(candidates: list[Candidate], people: dict[str, _Person]) -> None:
@@ -1475,6 +1574,18 @@ class RecordReader:
             else set()
         )
         sentence_texts: dict[tuple[int, tuple[int, int]], str] = {}
+        # the victims of offences against a person (no holder of a weapon)
+        person_victims = {
+            m.victim for m in self._live_offences if m.victim and self.rules[m.rule_id].victim == "person"
+        }
+        # the persons the record calls victims (IP1, IP2), none a doer
+        called_victims = [
+            key
+            for key, person in sorted(people.items(), key=lambda item: item[1].order)
+            if "victim" in person.roles
+            and key not in self._doers
+            and person.roles.isdisjoint({"suspect", "professional"})
+        ]
         for m in mentions:
             rule = self.rules[m.rule_id]
             targets = {rule.category, rule.judge, m.rule_id}
@@ -1503,8 +1614,10 @@ class RecordReader:
                 # A rape report is never dropped: unconfirmed, it needs an N100 if not recorded.
                 used = [*used, "unconfirmed", "victim_denies"]
             victims = [m.victim or UNKNOWN]
+            holder = None
             if rule.victim == "state":
                 victims = [STATE]
+                holder = self._holder(m, persons[m.entry], people, person_victims)
             elif (
                 rule.victim == "organisation"
                 or self._for_organisation(category, people.get(m.victim or ""))
@@ -1522,6 +1635,16 @@ class RecordReader:
                 victims = [ORGANISATION]
             elif names_children[m.entry] and (children := _counted_children(texts[m.entry], m)):
                 victims = children
+            elif (
+                m.victim_by_default
+                and len(called_victims) >= 2
+                and m.victim in called_victims
+                and rule.victim == "person"
+                and category in _SHARED_BY_CALLED_VICTIMS
+            ):
+                # 'IP1 Aaron X 16, IP2 Kyle Y 16 ... robbed at knifepoint': offence words naming
+                # nobody, in a record that calls several people victims, were done to each
+                victims = called_victims
             elif self._plural(docs[m.entry], m):
                 # 'he and his wife Anya X were leaving when a man shouted at them': a
                 # companion is one of the victims though 'husband' alone makes a suspect
@@ -1568,6 +1691,7 @@ class RecordReader:
                         sentence_cues=frozenset(name for name, outside in in_sentence if outside),
                         own_cues=frozenset(name for name, outside in in_sentence if not outside),
                         sentence_text=sentence_text,
+                        holder=holder,
                     )
                 )
         self._to_the_one_named(candidates, people)
