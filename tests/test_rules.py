@@ -30,6 +30,7 @@ from crimedetect.rules.schema import (
     CountingSettings,
     RuleFileError,
     default_rules_dir,
+    load_counting,
     load_rule_file,
     load_rules_dir,
 )
@@ -636,3 +637,13 @@ def test_person_finder_first_names_sharing_a_surname(nlp: spacy.language.Languag
     assert persons.get("Mia FARRELL") == 8 and persons.get("Leo FARRELL") == 6
     assert "Leanne CORBETT" in persons and "Sam CORBETT" not in persons
     assert "Jo KING" in persons and "Mum KING" not in persons
+
+
+def test_folds_into_reads_the_counting_table_without_building_the_pipeline() -> None:
+    """The ensemble's principal-crime table comes from counting.yaml; a scan whose rules run
+    in workers asks for it in the main process, which need not load spaCy for it."""
+    detector = RuleDetector()
+    folds = detector.folds_into
+    assert detector._nlp is None
+    assert "violence_with_injury" in folds["violence_without_injury"]
+    assert folds == load_counting(None).subsumed_by

@@ -159,8 +159,13 @@ class RuleDetector:
     def folds_into(self) -> dict[str, list[str]]:
         """The principal-crime table (``counting.yaml`` ``subsumed_by``): category -> the
         categories it is part of for the same victim; the ensemble folds model-only
-        disclosures with it."""
-        return dict(load_counting(self._rules_dir_now()).subsumed_by)
+        disclosures with it. Read without building the pipeline (a scan whose rules run in
+        worker processes asks for it in the main one)."""
+        if self._nlp is not None:
+            return dict(load_counting(self._rules_dir).subsumed_by)
+        from crimedetect.rules.pipeline import config_rules_dirs
+
+        return dict(load_counting(config_rules_dirs(self.config_path)[0]).subsumed_by)
 
     def _rules_dir_now(self) -> str | None:
         self.nlp  # noqa: B018
