@@ -56,7 +56,8 @@ from crimedetect.hocr import category_for_code, counting_edition, severity_rank
 from crimedetect.validation import Regex
 
 #: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
-#: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`.
+#: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`;
+#: 5: `not_unrecorded_beside`.
 RECONCILE_VERSION = "reconcile-5"
 
 # --------------------------------------------------------------------------- settings

@@ -64,6 +64,7 @@ class RuleDetector:
         self._reader: RecordReader | None = None
         self._rules_dir: str | None = None
         self._version: str | None = None
+        self._folds_into: dict[str, list[str]] | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._pool_finalizer: weakref.finalize | None = None
 
@@ -105,10 +106,9 @@ class RuleDetector:
         the Spark engine compare it. Fixed when the pipeline is built (it describes the rules
         this detector runs); computed without building it until then."""
         if self._version is None:
-            from crimedetect.rules.pipeline import config_rules_dirs, content_digest
+            from crimedetect.rules.pipeline import content_digest
 
-            rules_dir = self._rules_dir if self._nlp is not None else config_rules_dirs(self.config_path)[0]
-            version = rules_version(rules_dir, content_digest(self.config_path))
+            version = rules_version(self._rules_dir_unbuilt(), content_digest(self.config_path))
             if self._nlp is None:
                 return version
             self._version = version
@@ -159,13 +159,19 @@ class RuleDetector:
     def folds_into(self) -> dict[str, list[str]]:
         """The principal-crime table (``counting.yaml`` ``subsumed_by``): category -> the
         categories it is part of for the same victim; the ensemble folds model-only
-        disclosures with it. Read without building the pipeline (a scan whose rules run in
-        worker processes asks for it in the main one)."""
+        disclosures with it. Read once, without building the pipeline (a scan whose rules run
+        in worker processes asks for it in the main one, batch after batch)."""
+        if self._folds_into is None:
+            self._folds_into = dict(load_counting(self._rules_dir_unbuilt()).subsumed_by)
+        return self._folds_into
+
+    def _rules_dir_unbuilt(self) -> str | None:
+        """The rules directory in use: the built pipeline's, else the config's (not built)."""
         if self._nlp is not None:
-            return dict(load_counting(self._rules_dir).subsumed_by)
+            return self._rules_dir
         from crimedetect.rules.pipeline import config_rules_dirs
 
-        return dict(load_counting(config_rules_dirs(self.config_path)[0]).subsumed_by)
+        return config_rules_dirs(self.config_path)[0]
 
     def _rules_dir_now(self) -> str | None:
         self.nlp  # noqa: B018

@@ -45,29 +45,6 @@ _ORGANISATION_PROPERTY = frozenset({"criminal_damage_arson", "theft"})
 #: (told of the one it was done to), nor damage (joint owners are one victim)
 _SHARED_BY_CALLED_VICTIMS = frozenset({"robbery", "theft", "modern_slavery", "public_order"})
 UNKNOWN = "unknown"
-#: Verbs of telling after 'She/He' at a sentence's start ('She confirms he touched her')
-_SHE_TELLS = frozenset(
-    {
-        "says",
-        "said",
-        "confirms",
-        "confirmed",
-        "states",
-        "stated",
-        "reports",
-        "reported",
-        "discloses",
-        "disclosed",
-        "describes",
-        "described",
-        "alleges",
-        "alleged",
-        "explains",
-        "explained",
-        "tells",
-        "told",
-    }
-)
 #: Verbs of getting a message, just before the offence words: the one named before them is
 #: who it was sent to ('Ryan X also got a message from him')
 _RECEIVING = frozenset({"got", "gets", "received", "receives", "receiving", "getting"})
@@ -134,6 +111,18 @@ _RELAYING = frozenset(
         "alleges",
     }
 )
+
+#: Verbs of telling after 'She/He' at a sentence's start ('She confirms he touched her'):
+#: the relaying verbs but 'informed' ('She informed her' names the one told), and more
+_SHE_TELLS = (_RELAYING - {"informed"}) | {
+    "confirms",
+    "confirmed",
+    "reports",
+    "describes",
+    "described",
+    "explains",
+    "explained",
+}
 
 #: Verbs by which a person tells something ('Dean SMITH says he ...'), beyond :data:`_RELAYING`.
 _TELLING = frozenset(
