@@ -308,6 +308,20 @@ def test_a_rape_report_needs_an_n100_whatever_its_score(
     assert types(reconcile(RECORD, [low], [])) == expected
 
 
+def test_a_rape_report_beside_another_sexual_crime_needs_its_own_n100() -> None:
+    """A rape report that does not amount to a crime is answered by a rape crime or an N100,
+    not by the sexual assault the force recorded: that is no misclassification (reconcile-6)."""
+    assault = crime("S1", "other_sexual_offence", victim="Abbie TRELAWNEY", offence_code="20A")
+    report = disclosure("rape", "Abbie TRELAWNEY", cues=["unconfirmed"])
+    assert types(reconcile(RECORD, [report], [assault])) == Counter({("n100_missing", "rape"): 1})
+    # A rape disclosed as a crime, recorded as sexual assault: misclassified.
+    told = disclosure("rape", "Abbie TRELAWNEY")
+    assert types(reconcile(RECORD, [told], [assault])) == Counter({("misclassified", "rape"): 1})
+    # A professional's report is recorded as rape: still a misclassification.
+    relayed = disclosure("rape", "Abbie TRELAWNEY", cues=["uncertain", "professional"])
+    assert types(reconcile(RECORD, [relayed], [assault])) == Counter({("misclassified", "rape"): 1})
+
+
 def test_cancellation_without_avi_is_flagged_with_avi_it_is_not() -> None:
     withdrawn = crime(
         "C1",
@@ -443,9 +457,9 @@ def test_oracle_agrees_with_every_audit_of_the_blind_set() -> None:
     records = load_all(blind / "records.jsonl")
     crimes = load_all(blind / "crimes.jsonl")
     audits = {a.record_id: a for a in load_all(blind / "audits.jsonl")}
-    assert len(records) == len(audits) == 1960
+    assert len(records) == len(audits) == 2200
     index = CrimeIndex.build(crimes)
     flags = [reconcile(r, oracle_disclosures(r, audits[r.record_id]), index.for_record(r)) for r in records]
     quality = finding_quality(flags, audits.values(), records, crimes)
-    assert quality["any_finding"].actual == 835
+    assert quality["any_finding"].actual == 942
     assert {t: (q.precision, q.recall) for t, q in quality.items()} == {t: (1.0, 1.0) for t in quality}

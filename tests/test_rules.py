@@ -647,3 +647,11 @@ def test_folds_into_reads_the_counting_table_without_building_the_pipeline() -> 
     assert detector._nlp is None
     assert "violence_with_injury" in folds["violence_without_injury"]
     assert folds == load_counting(None).subsumed_by
+
+
+def test_person_finder_clause_word_before_a_ward_role(nlp: spacy.language.Language) -> None:
+    """v116v: 'When HCA Rosa X' opens a clause with a ward role: neither 'When HCA' nor 'HCA'
+    is a person, Rosa X is."""
+    doc = nlp("When HCA Rosa LEE stepped in he scratched her arm. RGN Paul AMOS saw it.")
+    persons = {p["name"] for p in doc.user_data["crimedetect.persons"]}
+    assert "When HCA" not in persons and "Rosa LEE" in persons and "Paul AMOS" in persons

@@ -57,8 +57,8 @@ from crimedetect.validation import Regex
 
 #: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
 #: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`;
-#: 5: `not_unrecorded_beside`.
-RECONCILE_VERSION = "reconcile-5"
+#: 5: `not_unrecorded_beside`; 6: a rape report needing an N100 is not matched across categories.
+RECONCILE_VERSION = "reconcile-6"
 
 # --------------------------------------------------------------------------- settings
 
@@ -473,10 +473,16 @@ def _match(
             same.append((key, d, crime, score))
     take(same)
 
-    # Pass 2: across categories, for the usual misclassifications only (reconcile.yaml).
+    # Pass 2: across categories, for the usual misclassifications only (reconcile.yaml). A
+    # rape report that does not amount to a crime and needs an N100 is answered only by a rape
+    # crime or an N100, never by another category's crime (it is no misclassification).
     cross: list[tuple[tuple[Any, ...], int, Crime, int]] = []
     for d in sorted(free_d):
         category = str(disclosures[d].category)
+        if is_rape_report(disclosures[d], settings) and n100_not_blocked(
+            set(_cues(disclosures[d])), settings
+        ):
+            continue
         for crime in free_c.values():
             if not any(category in settings.confusions.get(c, []) for c in crime_categories(crime)):
                 continue

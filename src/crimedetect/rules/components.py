@@ -260,6 +260,9 @@ _FIRST_NAME_AND = re.compile(
 #: Punctuation that ends a sentence: no role word before it names the person after it.
 _SENTENCE_ENDS = frozenset({".", "!", "?"})
 
+#: Quote marks that open a nickname after a role word ('suspect 'Kaz'').
+_OPENING_QUOTES = frozenset({"'", '"', "\u2018", "\u201c"})
+
 _AUXILIARIES = frozenset({"was", "is", "has", "had", "been", "being", "now", "later", "then", "also", "the"})
 
 
@@ -304,6 +307,9 @@ class PersonFinder:
         if role_end < len(doc) and doc[role_end].is_upper and len(doc[role_end].text) > 1:
             return False
         if role_end + 1 < len(doc) and doc[role_end].is_title and doc[role_end + 1].is_upper:
+            return False
+        # 'victim Jade X, suspect 'Kaz' (believed ...)': a nickname in quotes is who it names
+        if role_end + 1 < len(doc) and doc[role_end].text in _OPENING_QUOTES and doc[role_end + 1].is_title:
             return False
         return all(t.like_num or t.text in "()," or t.lower_ in _AUXILIARIES for t in doc[end:start])
 

@@ -9,7 +9,7 @@ words, the qualifiers weighed and the judgement made.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,6 +252,23 @@ def _note_passive(doc: Doc, start: int) -> bool:
     return i > start + 1 and (i == len(doc) or doc[i].text in (",", ".", ";", "-"))
 
 
+def _thing_then_participle(doc: Doc, start: int) -> bool:
+    """'(owner Bill X) windscreen cracked by a brick': offence words that open with a thing
+    and a participle tell what was done to the named person's property (its owner), not a
+    deed of theirs. Not an adverb or a link ('repeatedly punched', 'then kicked')."""
+    if start + 1 >= len(doc):
+        return False
+    thing, verb = doc[start], doc[start + 1]
+    return (
+        thing.is_alpha
+        and thing.is_lower
+        and not thing.lower_.endswith(("ed", "ly"))
+        and thing.lower_ not in _LINKS
+        and verb.is_lower
+        and verb.lower_.endswith("ed")
+    )
+
+
 def _done_to_named(doc: Doc, end: int, start: int) -> bool:
     """Offence words at ``start`` in the passive straight after a name ending at ``end``
     ('Staff nurse Jo X punched to the mouth by a patient', 'PC Amy X was kicked'): done to
@@ -320,6 +337,88 @@ _COUNTED_CHILDREN = re.compile(
 _CHILD_GROUP_WORDS = ("daughters", "sons", "children", "kids", "girls", "boys")
 #: a child listed by first name and age straight after ('..., Tia 9, Leo 7 and Max 5,')
 _NAME_AND_AGE = re.compile(r"\s*(?:,|and|&|\()?\s*([A-Z][a-z]+)\s*\(?(?:aged\s+)?\d{1,2}\)?")
+#: Family words of :data:`_DONE_TO_BOTH` after which a first name alone takes the surname of
+#: the one named first ('her daughter Anaya' of Priya KAUR is Anaya KAUR).
+_FAMILY = ("daughter", "son", "sister", "brother", "child", "grandson", "granddaughter", "niece", "nephew")
+#: 'exposed himself to Phoebe and her friend Isla', 'pulled a knife on him and his mate Ryan
+#: PEEL': straight after the offence words (a few words at most), the one they were done
+#: to and a companion named by a relation word: the companion is a victim too.
+_DONE_TO_BOTH = re.compile(
+    r"(?:\s+[\w']+){0,3}?\s+(?:to|at|towards|on)\s+(?P<object>her|him|[A-Z][a-z]+(?:\s+[A-Z]{2,})?)\s+and\s+"
+    r"(?:her|his|their)\s+(?:\d{1,2}\s*(?:yr|year)s?[\s-]*old\s+|young\s+|little\s+|new\s+)?"
+    rf"(?P<relation>{'|'.join(_FAMILY)}|friend|mate|mum|mother|dad|father|partner|wife|husband|"
+    r"girlfriend|boyfriend|colleague|cousin)\s+(?P<first>[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?\b"
+)
+
+
+def _done_to_both(
+    text: str, mention: Mention, victim: str, people: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """The object word and the companion named straight after the offence words beside it
+    (:data:`_DONE_TO_BOTH`): the companion is a person of the record whose first name it
+    is, else the first name (with the victim's surname for a family word); None when the
+    words name no companion."""
+    match = _DONE_TO_BOTH.match(text, mention.end, mention.end + 120)
+    if match is None:
+        return None
+    # ('punched her at Tesco and her friend Amy ...' names a place, not a second victim)
+    done_to = match.group("object").split(" ", 1)[0]
+    if done_to not in ("her", "him") and not any(key.split(" ", 1)[0] == done_to for key in people):
+        return None
+    first, surname = match.group("first"), match.group("surname")
+    if surname:
+        return match.group("object"), f"{first} {surname}"
+    known = [key for key in people if key.split(" ", 1)[0] == first]
+    if len(known) == 1:
+        return match.group("object"), known[0]
+    if match.group("relation") in _FAMILY and " " in victim:
+        return match.group("object"), f"{first} {victim.rsplit(' ', 1)[1]}"
+    return match.group("object"), first
+
+
+#: A child listed by first name and age in brackets ('MORGAN children: Jayden (9), Mia (6)').
+_LISTED_CHILD = re.compile(r"\b([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\s*\((\d{1,2})\)")
+#: Offences counted once per child the record lists (domain.md: child cruelty or neglect,
+#: 11A, is a crime against each child neglected, not one for the family).
+_PER_CHILD_CODES = frozenset({"11A"})
+
+
+def _listed_children(texts: Sequence[str], not_children: Collection[str]) -> list[str]:
+    """The first names of the children (under 16) a record lists with their ages, in order,
+    none whose first name is in ``not_children`` (a doer's)."""
+    names: list[str] = []
+    for text in texts:
+        if "(" not in text:
+            continue
+        for match in _LISTED_CHILD.finditer(text):
+            first = match.group(1)
+            if int(match.group(2)) < 16 and first not in not_children and first not in names:
+                names.append(first)
+    return names
+
+
+#: Currency signs that open an amount after a name ('Mr Arthur DEAKIN £35 from his drawer').
+_CURRENCY = frozenset({"£", "$", "€"})
+
+
+def _owners_listed(doc: Doc, persons: list[dict[str, Any]], excluded: Collection[str]) -> list[str]:
+    """The persons an entry lists each with an amount of their own straight after the name
+    (an age between allowed: 'money missing: Mrs Edith X £60 from her handbag, Mr Arthur Y
+    £35 from his drawer'), in order, none in ``excluded``: each lost their own property, one
+    theft per owner. Empty when fewer than two are listed."""
+    owners: list[str] = []
+    for p in persons:
+        end = p["end"]
+        if end < len(doc) and doc[end].text == "(" and end + 2 < len(doc) and doc[end + 2].text == ")":
+            end += 3
+        if (
+            end < len(doc)
+            and doc[end].text in _CURRENCY
+            and p["key"] not in excluded
+            and p["key"] not in owners
+        ):
+            owners.append(p["key"])
+    return owners if len(owners) >= 2 else []
 
 
 def _may_count_children(text: str) -> bool:
@@ -647,6 +746,7 @@ class RecordReader:
                 if (
                     _passive(gap, doc[start : start + 3])
                     or _note_passive(doc, start)
+                    or _thing_then_participle(doc, start)
                     # the offence words themselves start with the auxiliary ('was punched')
                     or (
                         doc[start].lower_ in _PASSIVE_AUX
@@ -873,6 +973,29 @@ class RecordReader:
             and "victim" not in person.roles
         )
 
+    def _both(
+        self, text: str, mention: Mention, people: dict[str, _Person], default: str | None
+    ) -> list[str]:
+        """The one the offence words were done to and the companion named beside them
+        (:func:`_done_to_both`); empty when there is no such pair. A companion read as the
+        victim ('pulled a knife on him and his mate Ryan PEEL' finds Ryan first) leaves the
+        pronoun to the record's victim of its gender."""
+        victim = mention.victim
+        found = _done_to_both(text, mention, victim or "", people)
+        if victim is None or found is None:
+            return []
+        obj, companion = found
+        if companion == victim:
+            if obj not in ("her", "him") or default is None:
+                return []
+            victim = self._of_pronoun_gender(obj, default, [], people)
+            known = self._gender.get(victim)
+            if known is not None and known != _PRONOUN_GENDER[obj]:
+                return []
+        if victim == companion or {victim, companion} & self._doers:
+            return []
+        return [victim, companion]
+
     @staticmethod
     def _plural(doc: Doc, mention: Mention) -> bool:
         """Whether the mention's sentence speaks of several victims ('both', 'all three')."""
@@ -1044,6 +1167,8 @@ class RecordReader:
                 continue
             if doc[i - 1].lower_ == "by":
                 return None  # 'punched by PC SHARPE': the officer did it
+            if doc[i - 1].text == "(":
+                return None  # 'to record the strangulation (DS 2205)': the officer to act
             for p in persons:
                 if p["start"] in (i, i + 1):
                     return str(p["key"])
@@ -1137,7 +1262,9 @@ class RecordReader:
             # a word cut at the window's end is no word ('(lock snapping me|thod)' is not 'me')
             following = following.rsplit(" ", 1)[0] if " " in following else ""
         window = (mention.text + following).lower().split()
-        if any(w.strip(".,;:!?'\"") in ("me", "my") for w in window):
+        # ('two punches. Showed me the messages': a first person past the full stop is no object)
+        own_sentence = window[: next((i + 1 for i, w in enumerate(window) if w.endswith(".")), len(window))]
+        if any(w.strip(".,;:!?'\"") in ("me", "my") for w in own_sentence):
             # 'dad hit him with the belt 'on my legs'': a quote opened after the offence words
             # is the child's own words, not the writer's
             quoted = _quoted(text, mention) or _quote_opens_before_first_person(following)
@@ -1552,6 +1679,27 @@ class RecordReader:
         if any(_business_as_victim(doc, persons[entry]) for entry, doc in enumerate(docs)):
             organisation_offences |= _ORGANISATION_PROPERTY | {"burglary"}
         names_children = [_may_count_children(text) for text in texts]
+        owners_by_entry: dict[int, list[str]] = {}
+        children_listed: list[list[str]] = []
+
+        def listed_children() -> list[str]:
+            """The children the record lists with ages (:func:`_listed_children`), once."""
+            if not children_listed:
+                doers = {key.split(" ", 1)[0] for key in self._doers}
+                children_listed.append(_listed_children(texts, doers))
+            return children_listed[0]
+
+        def owners_listed(entry: int) -> list[str]:
+            """The owners entry ``entry`` lists with amounts (:func:`_owners_listed`), once."""
+            if entry not in owners_by_entry:
+                excluded = {
+                    key
+                    for key, person in people.items()
+                    if key in self._doers or not person.roles.isdisjoint({"suspect", "professional"})
+                }
+                owners_by_entry[entry] = _owners_listed(docs[entry], persons[entry], excluded)
+            return owners_by_entry[entry]
+
         # a suspect whose age makes them a child ('Suspect Josh TATE is 8 years old'): a mark
         # only (a child suspect is no reason not to record)
         child_suspect = (
@@ -1624,6 +1772,26 @@ class RecordReader:
                 victims = [ORGANISATION]
             elif names_children[m.entry] and (children := _counted_children(texts[m.entry], m)):
                 victims = children
+            elif code in _PER_CHILD_CODES and len(children := listed_children()) >= 2:
+                # 'MORGAN children: Jayden (9), Mia (6), Ruby (3) ... child neglect': each
+                # child neglected is a victim, one crime each
+                victims = children
+            elif (
+                category == "theft"
+                and rule.victim == "person"
+                and (owners := owners_listed(m.entry))
+                and (m.victim_by_default or m.victim in owners)
+            ):
+                # 'money missing: Mrs Edith X £60 from her handbag, Mr Arthur Y £35 from his
+                # drawer': each owner lost their own property, one theft each (not the home's)
+                victims = owners
+            elif (
+                rule.victim == "person"
+                and m.victim
+                and (both := self._both(texts[m.entry], m, people, default))
+            ):
+                # 'exposed himself to Phoebe and her friend Isla': both were its victims
+                victims = both
             elif (
                 m.victim_by_default
                 and len(called_victims) >= 2
