@@ -100,3 +100,20 @@ def test_an_alternative_split_by_the_tokenizer_matches(pattern: str, text: str, 
     doc = nlp(text)  # tokens with lemmas
     found = [doc[start:end].text for _, start, end in phrases(doc)]
     assert found == ([matched] if matched else [])
+
+
+def test_digit_slot_takes_digits_only_and_num_takes_words_too() -> None:
+    """``<digit>`` is a number written in digits ('the no 12 bus'); ``<num>`` also takes 'one',
+    so 'no one' (a negation) must not match ``no <digit>``."""
+    nlp = build_pipeline()
+    phrases = PhraseSet(nlp.vocab, nlp.tokenizer)
+    phrases.add("number.digits", ["=no .? <digit>"])
+    phrases.add("number.any", ["=no <num>"])
+    ours_only = ["crimedetect_offences", "crimedetect_context", "crimedetect_victims"]
+
+    def rules(text: str) -> set[str]:
+        return {rule for rule, _, _ in phrases(nlp(text, disable=ours_only))}
+
+    assert rules("threw a bottle at the no 12 bus") == {"number.digits", "number.any"}
+    assert rules("lives at no. 7 with her mum") == {"number.digits"}
+    assert rules("no one was hurt") == {"number.any"}

@@ -173,6 +173,8 @@ def compile_pattern(
             continue
         if word == "<num>":
             spec: dict[str, Any] = {"LIKE_NUM": True}
+        elif word == "<digit>":
+            spec = {"IS_DIGIT": True}
         elif word == "<name>":
             spec = {"IS_TITLE": True}
         elif word == "<word>":

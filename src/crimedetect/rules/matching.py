@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from spacy.attrs import IS_PUNCT, IS_TITLE, LEMMA, LIKE_NUM, LOWER, ORTH
+from spacy.attrs import IS_DIGIT, IS_PUNCT, IS_TITLE, LEMMA, LIKE_NUM, LOWER, ORTH
 from spacy.matcher import Matcher
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
@@ -28,14 +28,15 @@ from crimedetect.rules.language import QUOTES, TOKEN_ARRAYS, expand_patterns, le
 ANY = "any"
 
 #: The bit of :attr:`TokenArrays.flags` each token-class slot tests.
-_FLAG = {"num": 1, "name": 2, "word": 4}
+_FLAG = {"num": 1, "name": 2, "word": 4, "digit": 8}
 
 
 @dataclass(frozen=True)
 class Slot:
     """One pattern position: words by lemma or lower case, any token, or a gap of 0..n tokens."""
 
-    attr: str  # "lemma", "lower", "num" (a number), "name" (title case), "word" (no punctuation) or "any"
+    attr: str  # "lemma", "lower", "num" (a number), "digit" (digits only), "name" (title case),
+    # "word" (no punctuation) or "any"
     values: frozenset[int]
     optional: bool = False
     gap: int = 0  # >0: this slot is a run of 0..gap arbitrary tokens
@@ -52,7 +53,7 @@ def compile_phrase(pattern: str, tokenizer: Tokenizer, vocab: Vocab, lookup: boo
         if re.fullmatch(r"\*\d*", word):
             slots.append(Slot(ANY, frozenset(), gap=int(word[1:] or 1)))
             continue
-        if word in ("<num>", "<name>", "<word>"):
+        if word in ("<num>", "<digit>", "<name>", "<word>"):
             slots.append(Slot(word[1:-1], frozenset(), optional))
             continue
         if word == "'":
@@ -92,11 +93,13 @@ def token_arrays(doc: Doc) -> TokenArrays:
     found = doc.user_data.get(TOKEN_ARRAYS)
     if found is not None and len(found.lemmas) == len(doc):
         return found
-    array = doc.to_array([LEMMA, LOWER, LIKE_NUM, IS_TITLE, IS_PUNCT])
+    array = doc.to_array([LEMMA, LOWER, LIKE_NUM, IS_TITLE, IS_PUNCT, IS_DIGIT])
     lemmas = array[:, 0].tolist()
     lowers = array[:, 1].tolist()
-    number, title, punct = array[:, 2], array[:, 3], array[:, 4]
-    flags = (number * _FLAG["num"] | title * _FLAG["name"] | (1 - punct) * _FLAG["word"]).tolist()
+    number, title, punct, digit = array[:, 2], array[:, 3], array[:, 4], array[:, 5]
+    flags = (
+        number * _FLAG["num"] | title * _FLAG["name"] | (1 - punct) * _FLAG["word"] | digit * _FLAG["digit"]
+    ).tolist()
     found = TokenArrays(lemmas, lowers, flags, frozenset(lemmas).union(lowers))
     doc.user_data[TOKEN_ARRAYS] = found
     return found

@@ -9,7 +9,8 @@ Patterns come in two forms:
 - a *phrase* string in a small language, one slot per word: ``punch|kick|slap * her``.
   A word is matched on its lemma (lower-cased, lookup table), ``a|b`` means any of them,
   ``=word`` matches the exact lower-case text, ``*`` is one optional token, ``*3`` up to three
-  optional tokens, ``word?`` an optional word, ``<num>`` a number, ``<name>`` a title-case
+  optional tokens, ``word?`` an optional word, ``<num>`` a number (``30``, ``four``), ``<digit>`` one
+  in digits only, ``<name>`` a title-case
   word (a name), ``<word>`` any token but punctuation, ``'`` a quote mark;
 - a raw spaCy ``Matcher`` token pattern (a list of dicts), for anything the phrase form cannot say.
 """
@@ -77,7 +78,7 @@ MAX_GAP = 15
 
 
 #: Phrase slots that stand alone and may not be alternatives (``her|<name>`` is refused).
-_SPECIAL_SLOTS = ("<name>", "<num>", "<word>", "*")
+_SPECIAL_SLOTS = ("<name>", "<num>", "<digit>", "<word>", "*")
 
 
 class RuleFileError(ValueError):
@@ -98,7 +99,7 @@ def _check_patterns(patterns: list[Pattern]) -> list[Pattern]:
             for word in pattern.split():
                 if "|" in word and any(a in _SPECIAL_SLOTS for a in word.rstrip("?").split("|")):
                     raise ValueError(
-                        f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, <word>, *) into "
+                        f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, <digit>, <word>, *) into "
                         "alternatives; write it as its own phrase"
                     )
                 gap = re.fullmatch(r"\*(\d+)\??", word)
