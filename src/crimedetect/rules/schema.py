@@ -99,8 +99,8 @@ def _check_patterns(patterns: list[Pattern]) -> list[Pattern]:
             for word in pattern.split():
                 if "|" in word and any(a in _SPECIAL_SLOTS for a in word.rstrip("?").split("|")):
                     raise ValueError(
-                        f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, <digit>, <word>, *) into "
-                        "alternatives; write it as its own phrase"
+                        f"pattern {index}: {word!r} mixes a special slot (<name>, <num>, <digit>, <word>, *) "
+                        "into alternatives; write it as its own phrase"
                     )
                 gap = re.fullmatch(r"\*(\d+)\??", word)
                 if gap and int(gap.group(1)) > MAX_GAP:
