@@ -284,6 +284,9 @@ def test_n100_answers_a_rape_report_and_uncertain_reports_need_one() -> None:
     # ... unless the victim cannot say whether anything happened: still an N100 report.
     unsure_too = disclosure("rape", "Abbie TRELAWNEY", cues=["victim_unsure", "professional"])
     assert types(reconcile(RECORD, [unsure_too], [])) == Counter({("n100_missing", "rape"): 1})
+    # ... or the rape is known only as a rumour a professional relays.
+    rumour = disclosure("rape", "Abbie TRELAWNEY", cues=["unconfirmed", "rumour", "professional"])
+    assert types(reconcile(RECORD, [rumour], [])) == Counter({("n100_missing", "rape"): 1})
     # Strict reading: only reports cued as uncertain are answered by an N100.
     strict = load_settings().model_copy(update={"n100_answers_any_rape_report": False})
     assert types(reconcile(RECORD, [third_party], [n100], settings=strict)) == Counter(
