@@ -153,6 +153,15 @@ def test_context_rule_may_name_offence_rules_that_exist(tmp_path: Path) -> None:
         load_rules_dir(str(path.parent))
 
 
+def test_per_child_codes_must_be_hocr_codes(tmp_path: Path) -> None:
+    """``victims.yaml`` per_child_codes (offences counted once per listed child) are HOCR codes."""
+    _, _, victims = load_rules_dir(None)
+    assert "11A" in victims.per_child_codes
+    path = _edited_rule_file(tmp_path, "victims.yaml", lambda d: d.update(per_child_codes=["11Z"]))
+    with pytest.raises(RuleFileError, match="11Z"):
+        load_rule_file(path)
+
+
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
     path = tmp_path / "victims.yaml"
     path.write_text("version: '1'\ntitles: [Mr\nroles: []\n")

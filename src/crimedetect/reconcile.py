@@ -229,6 +229,12 @@ def n100_not_blocked(cues: set[str], settings: ReconcileSettings) -> bool:
     return not cues & set(settings.n100_blocking_cues) or bool(cues & set(settings.n100_unblocked_cues))
 
 
+def needs_n100(disclosure: Disclosure, settings: ReconcileSettings) -> bool:
+    """A rape report that does not (yet) amount to a crime and is not blocked from an N100: a
+    rape crime or an N100 answers it, nothing else (:func:`n100_not_blocked`)."""
+    return is_rape_report(disclosure, settings) and n100_not_blocked(set(_cues(disclosure)), settings)
+
+
 def is_rape_report(disclosure: Disclosure, settings: ReconcileSettings | None = None) -> bool:
     """A rape disclosure cued as a report that does not (yet) amount to a crime
     (``n100_cues``): it needs an N100 when no rape crime is recorded, whatever its score, for
@@ -479,9 +485,7 @@ def _match(
     cross: list[tuple[tuple[Any, ...], int, Crime, int]] = []
     for d in sorted(free_d):
         category = str(disclosures[d].category)
-        if is_rape_report(disclosures[d], settings) and n100_not_blocked(
-            set(_cues(disclosures[d])), settings
-        ):
+        if needs_n100(disclosures[d], settings):
             continue
         for crime in free_c.values():
             if not any(category in settings.confusions.get(c, []) for c in crime_categories(crime)):
@@ -535,10 +539,9 @@ def reconcile(
     credible = {str(d.category) for d in disclosures if d.score >= threshold}
     for d in unmatched:
         disclosure = disclosures[d]
-        report_only = is_rape_report(disclosure, settings)
-        if report_only and n100s:
+        if is_rape_report(disclosure, settings) and n100s:
             continue  # the N100 raised answers this report
-        if report_only and n100_not_blocked(set(_cues(disclosure)), settings):
+        if needs_n100(disclosure, settings):
             n100_needed.append(d)  # a report that does not (yet) amount to a crime, any score
             continue
         if disclosure.score < threshold:

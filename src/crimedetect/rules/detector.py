@@ -94,7 +94,10 @@ class RuleDetector:
             nlp = self.nlp
             offences, _, victims = load_rules_dir(self._rules_dir)
             self._reader = RecordReader(
-                offences, nlp.get_pipe("crimedetect_context").effects, victims.gender_words
+                offences,
+                nlp.get_pipe("crimedetect_context").effects,
+                victims.gender_words,
+                victims.per_child_codes,
             )
         return self._reader
 

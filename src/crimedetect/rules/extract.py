@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from spacy.attrs import ORTH
@@ -361,26 +362,24 @@ def _done_to_both(
     match = _DONE_TO_BOTH.match(text, mention.end, mention.end + 120)
     if match is None:
         return None
+    obj = match.group("object")
     # ('punched her at Tesco and her friend Amy ...' names a place, not a second victim)
-    done_to = match.group("object").split(" ", 1)[0]
+    done_to = obj.split(" ", 1)[0]
     if done_to not in ("her", "him") and not any(key.split(" ", 1)[0] == done_to for key in people):
         return None
     first, surname = match.group("first"), match.group("surname")
     if surname:
-        return match.group("object"), f"{first} {surname}"
+        return obj, f"{first} {surname}"
     known = [key for key in people if key.split(" ", 1)[0] == first]
     if len(known) == 1:
-        return match.group("object"), known[0]
+        return obj, known[0]
     if match.group("relation") in _FAMILY and " " in victim:
-        return match.group("object"), f"{first} {victim.rsplit(' ', 1)[1]}"
-    return match.group("object"), first
+        return obj, f"{first} {victim.rsplit(' ', 1)[1]}"
+    return obj, first
 
 
 #: A child listed by first name and age in brackets ('MORGAN children: Jayden (9), Mia (6)').
 _LISTED_CHILD = re.compile(r"\b([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\s*\((\d{1,2})\)")
-#: Offences counted once per child the record lists (domain.md: child cruelty or neglect,
-#: 11A, is a crime against each child neglected, not one for the family).
-_PER_CHILD_CODES = frozenset({"11A"})
 
 
 def _listed_children(texts: Sequence[str], not_children: Collection[str]) -> list[str]:
@@ -598,10 +597,13 @@ class RecordReader:
         offences: OffencePatterns,
         effects: dict[str, str],
         gender_words: Mapping[str, Sequence[str]] | None = None,
+        per_child_codes: Collection[str] = (),
     ) -> None:
         self.rules = {rule.id: rule for rule in offences.rules}
         self.effects = effects
         self.gender_words = {g: frozenset(w.lower() for w in ws) for g, ws in (gender_words or {}).items()}
+        #: HOCR codes counted once per child the record lists (``victims.yaml`` per_child_codes)
+        self.per_child_codes = frozenset(per_child_codes)
         self._doers: set[str] = set()
         self._adult_default: str | None = None  # the record's victim leaving children aside
         self._live_offences: list[Mention] = []
@@ -1679,26 +1681,21 @@ class RecordReader:
         if any(_business_as_victim(doc, persons[entry]) for entry, doc in enumerate(docs)):
             organisation_offences |= _ORGANISATION_PROPERTY | {"burglary"}
         names_children = [_may_count_children(text) for text in texts]
-        owners_by_entry: dict[int, list[str]] = {}
-        children_listed: list[list[str]] = []
 
+        @cache
         def listed_children() -> list[str]:
-            """The children the record lists with ages (:func:`_listed_children`), once."""
-            if not children_listed:
-                doers = {key.split(" ", 1)[0] for key in self._doers}
-                children_listed.append(_listed_children(texts, doers))
-            return children_listed[0]
+            """The children the record lists with ages (:func:`_listed_children`), read once."""
+            return _listed_children(texts, {key.split(" ", 1)[0] for key in self._doers})
 
+        @cache
         def owners_listed(entry: int) -> list[str]:
-            """The owners entry ``entry`` lists with amounts (:func:`_owners_listed`), once."""
-            if entry not in owners_by_entry:
-                excluded = {
-                    key
-                    for key, person in people.items()
-                    if key in self._doers or not person.roles.isdisjoint({"suspect", "professional"})
-                }
-                owners_by_entry[entry] = _owners_listed(docs[entry], persons[entry], excluded)
-            return owners_by_entry[entry]
+            """The owners entry ``entry`` lists with amounts (:func:`_owners_listed`), read once."""
+            excluded = {
+                key
+                for key, person in people.items()
+                if key in self._doers or not person.roles.isdisjoint({"suspect", "professional"})
+            }
+            return _owners_listed(docs[entry], persons[entry], excluded)
 
         # a suspect whose age makes them a child ('Suspect Josh TATE is 8 years old'): a mark
         # only (a child suspect is no reason not to record)
@@ -1772,7 +1769,7 @@ class RecordReader:
                 victims = [ORGANISATION]
             elif names_children[m.entry] and (children := _counted_children(texts[m.entry], m)):
                 victims = children
-            elif code in _PER_CHILD_CODES and len(children := listed_children()) >= 2:
+            elif code in self.per_child_codes and len(children := listed_children()) >= 2:
                 # 'MORGAN children: Jayden (9), Mia (6), Ruby (3) ... child neglect': each
                 # child neglected is a victim, one crime each
                 victims = children

@@ -290,10 +290,18 @@ class VictimLexicon(_Strict):
     #: titles and role words that say a named person's gender ('Mrs', 'his wife Jo ROOK'),
     #: for telling 'punched her' from 'kicked him'
     gender_words: dict[Literal["female", "male"], list[str]] = Field(default_factory=dict)
+    #: HOCR codes counted once per child a record lists with an age ('Jayden (9), Mia (6)'),
+    #: when it lists two or more: a crime against each child, not one for the family
+    per_child_codes: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> VictimLexicon:
         _unique([r.id for r in self.roles])
+        from crimedetect.hocr import category_for_code
+
+        for code in self.per_child_codes:
+            if category_for_code(code) is None:
+                raise ValueError(f"per_child_codes: unknown HOCR code {code!r}")
         return self
 
 
