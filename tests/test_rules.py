@@ -664,3 +664,13 @@ def test_person_finder_clause_word_before_a_ward_role(nlp: spacy.language.Langua
     doc = nlp("When HCA Rosa LEE stepped in he scratched her arm. RGN Paul AMOS saw it.")
     persons = {p["name"] for p in doc.user_data["crimedetect.persons"]}
     assert "When HCA" not in persons and "Rosa LEE" in persons and "Paul AMOS" in persons
+
+
+def test_person_finder_account_from_and_venue_words(nlp: spacy.language.Language) -> None:
+    """v117v: 'Account from Ethan X' names a person (what they gave, not an address); a venue
+    word before a town in capitals ('Bargain Stop OSTON') and a sentence-opening word before a
+    surname ('Custody DOYLE') are no first names."""
+    doc = nlp("Account from Ethan PYE (15) taken. Staff at Bargain Stop OSTON rang. Custody DOYLE booked in.")
+    persons = {p["name"]: p["age"] for p in doc.user_data["crimedetect.persons"]}
+    assert persons.get("Ethan PYE") == 15
+    assert "Stop OSTON" not in persons and "Custody DOYLE" not in persons

@@ -174,6 +174,18 @@ _TOLD_SUBJECTS = frozenset(
     {"he", "she", "they", "dad", "daddy", "mum", "mummy", "mam", "father", "mother", "stepdad"}
 )
 
+#: First words of offence words whose subject gave the property up under threat ('Ryan handed
+#: over his phone'): the one robbed, not its doer (v117v).
+_YIELDING = frozenset({"hand", "hands", "handed", "handing"})
+
+#: Words between a name and offence words that make the one named their doer ('Kim X 35
+#: admits theft'): one who admits the offence did it (v117v).
+_ADMITTING = frozenset({"admits", "admitted", "admitting"})
+
+#: Subject and first-person words by which a teller puts themselves among the victims ('she
+#: and her friend were', 'we were'): the teller is then one of them.
+_SELF_AMONG = frozenset({"he", "she", "i", "we", "us", "me"})
+
 #: Verbs of saying before quoted offence words ('shouted 'go back to ...''): the speaker did it.
 _SAYING = frozenset({"shouted", "yelled", "screamed", "said", "shouts", "yells", "says", "screams"})
 
@@ -281,6 +293,10 @@ def _done_to_named(doc: Doc, end: int, start: int) -> bool:
         return False
     return _note_passive(doc, start) or _passive(gap, doc[start : start + 3])
 
+
+#: Crimes against property, one per owner: a caller telling of a loss without naming its owner
+#: tells of their own (:meth:`RecordReader._to_the_one_named`).
+_PROPERTY_CRIMES = frozenset({"theft", "burglary", "criminal_damage_arson"})
 
 #: Categories that are one kind of crime for :meth:`RecordReader._to_the_one_named` (an
 #: assault is judged with or without injury by the words near each mention).
@@ -744,7 +760,12 @@ class RecordReader:
                 continue  # 'Chloe X (rape crime already recorded)': a note on them, not a deed
             if not len(gap) and doc[start].lower_ in _CRIME_NOUNS:
                 continue  # 'Reviewed WARD burglary': the crime of the one named, not a deed
-            if all(t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS for t in gap):
+            if doc[start].lower_ in _YIELDING:
+                continue  # 'Josh handed over his Samsung': the one robbed gave it up
+            if all(
+                t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS or t.lower_ in _ADMITTING
+                for t in gap
+            ):
                 if (
                     _passive(gap, doc[start : start + 3])
                     or _note_passive(doc, start)
@@ -1006,6 +1027,35 @@ class RecordReader:
             r["kind"] == "plural" and low <= r["start"] < high
             for r in doc.user_data.get("crimedetect.roles", [])
         )
+
+    @staticmethod
+    def _telling_of_others(
+        doc: Doc, persons: list[dict[str, Any]], mention: Mention, people: dict[str, _Person]
+    ) -> set[str]:
+        """Callers (reporters not called the victim) named in the mention's sentence before a
+        telling verb ('RP Mrs X says her daughter ...') who do not put themselves among those
+        it happened to ('she and', 'her and her friend', 'we'): tellers of others' crime."""
+        low = mention.sentence[0]
+        tellers = set()
+        for p in persons:
+            if not (low <= p["start"] < mention.token_start):
+                continue
+            person = people.get(p["key"])
+            if person is None or "reporter" not in person.roles or "victim" in person.roles:
+                continue
+            after_name = doc[p["end"] : min(p["end"] + 3, mention.token_start)]
+            told = next((t.i for t in after_name if t.lower_ in _RELAYING), None)
+            if told is None:
+                continue
+            gap = doc[told + 1 : mention.token_start]
+            if any(
+                t.lower_ in _SELF_AMONG
+                or (t.lower_ in ("her", "him") and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "and")
+                for t in gap
+            ):
+                continue
+            tellers.add(p["key"])
+        return tellers
 
     @staticmethod
     def _default_victim(
@@ -1342,6 +1392,11 @@ class RecordReader:
                 teller = self._teller_named_before(pronoun, mention, persons, people, doc)
                 if teller:
                     return teller
+            # 'Her new partner Mo X stepped in and Holden headbutted him': the one person its
+            # sentence names before the words (v117v)
+            sole = self._sole_named_before(pronoun, candidates, mention, default, doc)
+            if sole:
+                return sole
             named_before = self._seen + [p["key"] for p in persons if p["end"] <= mention.token_start]
             victim = self._of_pronoun_gender(pronoun, default, named_before, people)
             # 'when RPs son came out MOSS punched him': the pronoun may be a relative named
@@ -1487,6 +1542,32 @@ class RecordReader:
             return None, None, [], "single occasion, no course of conduct"
         return rule.category, rule.hocr_code, [], "pattern"
 
+    def _sole_named_before(
+        self,
+        pronoun: str,
+        candidates: list[dict[str, Any]],
+        mention: Mention,
+        default: str | None,
+        doc: Doc,
+    ) -> str | None:
+        """The object pronoun ('him', 'her') of offence words that a doer named just before
+        them did, in a clause joined by 'and' to one about the one person (no suspect, doer
+        or professional) the sentence names before ('Mo X stepped in and Holden headbutted
+        him'): that person, when of no other gender and the record's victim is neither named
+        there nor known to be of the pronoun's gender; else None."""
+        wanted = _PRONOUN_GENDER.get(pronoun)
+        start = mention.token_start
+        if wanted is None or start < 3 or self._gender.get(default or "") == wanted:
+            return None
+        subject = doc[start - 1]
+        if not (subject.is_title or subject.is_upper) or doc[start - 2].lower_ != "and":
+            return None
+        named = {p["key"] for p in candidates if p["end"] <= start - 2}
+        if len(named) != 1 or default in named:
+            return None
+        key = next(iter(named))
+        return key if self._gender.get(key) in (None, wanted) else None
+
     def _teller_named_before(
         self,
         pronoun: str,
@@ -1548,17 +1629,33 @@ class RecordReader:
             weak = c.mention.victim_by_default or c.mention.pronoun_by_default
             if not weak or id(c.mention) in several:
                 named.setdefault(_KIND_OF_CRIME.get(c.category, c.category), set()).add(c.victim)
+        moves: list[tuple[Candidate, str]] = []
+        kept: set[tuple[int, tuple[int, int], str]] = set()
         for c in candidates:
             person = people.get(c.victim)
             kind = _KIND_OF_CRIME.get(c.category, c.category)
-            if (
-                (c.mention.victim_by_default or c.mention.pronoun_by_default)
-                and id(c.mention) not in several
-                and person is not None
-                and "victim" not in person.roles
-                and len(named.get(kind, ())) == 1
-            ):
-                c.victim = next(iter(named[kind]))
+            weak = c.mention.victim_by_default or c.mention.pronoun_by_default
+            if weak and id(c.mention) not in several and person is not None and "victim" not in person.roles:
+                # (v117v: not a loss the caller tells without naming its owner: 'RP Keith X.
+                # Shed broken into, bikes gone ... neighbour Mrs Y, shed door forced' is his
+                # burglary and hers, one per owner)
+                own_loss = (
+                    kind in _PROPERTY_CRIMES
+                    and not c.mention.pronoun_by_default
+                    and "reporter" in person.roles
+                    and "relative" not in person.roles
+                )
+                if len(named.get(kind, ())) == 1 and not own_loss:
+                    moves.append((c, next(iter(named[kind]))))
+                elif not c.mention.pronoun_by_default:
+                    kept.add((c.mention.entry, c.mention.sentence, c.victim))
+        for c, victim in moves:
+            # ... unless its own sentence, naming nobody, tells another crime that stays the
+            # default's ('Flat 3 door kicked off hinges, TV and handbag taken' is the caller's
+            # burglary though a neighbour's is named later): one sentence, one person's loss
+            # (v117v; not an object pronoun's, 'grabbed her son', which points elsewhere)
+            if c.mention.pronoun_by_default or (c.mention.entry, c.mention.sentence, c.victim) not in kept:
+                c.victim = victim
 
     # ---------------------------------------------------------------- the record
     def read(self, record: Record, docs: list[Doc]) -> RecordTrace:
@@ -1811,6 +1908,11 @@ class RecordReader:
                     # 'Mrs MAHMOOD' when Tariq and Nasreen MAHMOOD are both named in full
                     and not any(other.endswith(" " + key) for other in people)
                 ]
+                # ... not the caller who tells it of others ('Mrs X says her daughter Ellie (13)
+                # and Ellie's friend Maya Y (13) were ... looking at them')
+                tellers = self._telling_of_others(docs[m.entry], persons[m.entry], m, people)
+                if len([key for key in named if key not in tellers]) >= 2:
+                    named = [key for key in named if key not in tellers]
                 if 2 <= len(named) <= 8:
                     victims = named
             marks = sorted(
