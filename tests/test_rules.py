@@ -20,7 +20,7 @@ from crimedetect.cli import app
 from crimedetect.contract import Audit, Disclosure, Record
 from crimedetect.detect import Detector
 from crimedetect.rules import RuleDetector, keyword_baseline
-from crimedetect.rules.counting import fold, occasions
+from crimedetect.rules.counting import _record_folds, fold, occasions
 from crimedetect.rules.extract import Candidate, Mention
 from crimedetect.rules.language import compile_pattern, expand_patterns, make_police_tokenizer
 from crimedetect.rules.matching import PhraseSet, TypoIndex, within_one
@@ -453,6 +453,44 @@ def test_occasions_split_a_crime_dated_to_an_earlier_day_told_later() -> None:
     assert occasions(undated, settings) == [{"violence_without_injury", "rape"}]
     with pytest.raises(ValueError, match="separate_occasion"):
         CountingSettings(version="t", separate_occasion=["(unclosed"])
+
+
+def test_record_folds_take_harassing_messages_into_grooming_of_the_same_child() -> None:
+    """v117c: record-wide, harassment by messages (8L) beside grooming (88A) of the same
+    victim is the grooming; stalking (8Q), another victim or another sexual offence is not."""
+    settings = CountingSettings.model_validate(
+        {
+            "version": "t",
+            "record_subsumed_by": {
+                "stalking_harassment": [
+                    {"category": "other_sexual_offence", "hocr_code": "88A", "own_hocr_codes": ["8L", "8R"]}
+                ]
+            },
+        }
+    )
+
+    def candidate(category: str, code: str, victim: str = "Jo X", entry: int = 0) -> Candidate:
+        mention = Mention("r", category, entry, 0, 1, "x", 0, 1, (0, 1))
+        return Candidate(category, victim, mention, "r", code, 0.9, [])
+
+    grooming = candidate("other_sexual_offence", "88A", entry=1)
+    messages = candidate("stalking_harassment", "8L")
+    stalking = candidate("stalking_harassment", "8Q")
+    other_victim = candidate("stalking_harassment", "8L", victim="Al Y")
+    found = [grooming, messages, stalking, other_victim]
+    folded = _record_folds(found, [c.category for c in found], settings)
+    harassment = "stalking_harassment"
+    assert folded == ["other_sexual_offence", "other_sexual_offence", harassment, harassment]
+    image = candidate("other_sexual_offence", "88E", entry=1)
+    assert _record_folds([image, messages], [image.category, harassment], settings)[1] == harassment
+    fold = {"category": "other_sexual_offence", "hocr_code": "88A", "own_hocr_codes": ["8L"]}
+    with pytest.raises(ValueError, match="unknown category"):
+        CountingSettings.model_validate({"version": "t", "record_subsumed_by": {"ccb": [fold]}})
+    for bad, message in (({"own_hocr_codes": ["8ZZ"]}, "unknown HOCR code"), ({"hocr_code": "8L"}, "not a")):
+        with pytest.raises(ValueError, match=message):
+            CountingSettings.model_validate(
+                {"version": "t", "record_subsumed_by": {"stalking_harassment": [{**fold, **bad}]}}
+            )
 
 
 # ------------------------------------------------------------------ quality and baseline

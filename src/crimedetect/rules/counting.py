@@ -17,12 +17,15 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from crimedetect.contract import Disclosure, Evidence, Record
+from crimedetect.contract import FAMILIES, Disclosure, Evidence, Record
 from crimedetect.hocr import counting_edition, severity_rank
 from crimedetect.rules.extract import ORGANISATION, STATE, UNKNOWN, Candidate
 from crimedetect.rules.schema import CountingSettings
 
 MAX_EVIDENCE = 4
+#: assaults and sexual offences, which only a person suffers: never an organisation's
+#: ('pushed the guard' in a shoplifting is the guard's, not the shop's)
+AGAINST_PERSON = frozenset({"violence_with_injury", "violence_without_injury", *FAMILIES["sexual_offences"]})
 
 
 def _score(group: list[Candidate]) -> float:
@@ -160,6 +163,27 @@ def _sentence_fold(
     return None
 
 
+def _record_folds(
+    candidates: list[Candidate], categories: list[str], settings: CountingSettings
+) -> list[str]:
+    """``categories`` (after sentence folds) with the record-wide folds applied
+    (``record_subsumed_by``): a crime whose HOCR code is listed goes into a crime of the named
+    category and code against the same victim told anywhere in the record (harassing messages
+    beside grooming of the same child are the grooming)."""
+    if not settings.record_subsumed_by:
+        return categories
+    present = {(c.victim, c.category, c.hocr_code) for c in candidates}
+    folded = list(categories)
+    for i, c in enumerate(candidates):
+        if categories[i] != c.category:
+            continue
+        for rule in settings.record_subsumed_by.get(c.category, []):
+            if c.hocr_code in rule.own_hocr_codes and (c.victim, rule.category, rule.hocr_code) in present:
+                folded[i] = rule.category
+                break
+    return folded
+
+
 def _to_robbery_of_staff(candidates: list[Candidate], settings: CountingSettings) -> None:
     """A business's property taken in a robbery of its staff ('took approx £300 from the
     till' beside 'robbed at knifepoint') is that robbery, not a theft from the business as
@@ -185,14 +209,20 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
     # entry is the officer's assault told before, not a second one). The State (drugs,
     # weapons) is never the victim of an offence against a person.
     named = {c.victim for c in candidates if c.victim not in (UNKNOWN, STATE)}
-    named_in: dict[str, set[str]] = defaultdict(set)
+    named_in: dict[str, dict[str, None]] = defaultdict(dict)  # in the order first named
     for c in candidates:
         if c.victim != UNKNOWN:
-            named_in[c.category].add(c.victim)
+            named_in[c.category][c.victim] = None
+    # An offence against a person is not given to a business, the only named victim of a
+    # shoplifting: the unnamed guard pushed at the door is a victim of their own (Rule D).
     for c in candidates:
+        if c.victim == UNKNOWN and c.category in AGAINST_PERSON and named == {ORGANISATION}:
+            continue
         if c.victim == UNKNOWN and len(named) == 1:
             c.victim = next(iter(named))
-        elif c.victim == UNKNOWN and len(named_in[c.category]) == 1:
+        elif c.victim == UNKNOWN and named_in[c.category]:
+            # ... or, of several ('both arrested for common assault' after each party's
+            # account), the first so named: the crimes already told, not one more
             c.victim = next(iter(named_in[c.category]))
     first = min(c.mention.entry for c in candidates)
     edition = counting_edition(record.entries[first].at)
@@ -204,7 +234,8 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
     by_victim: dict[tuple[str, str | None], dict[str, list[Candidate]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    for c, category in zip(candidates, _sentence_folds(candidates, settings), strict=True):
+    categories = _record_folds(candidates, _sentence_folds(candidates, settings), settings)
+    for c, category in zip(candidates, categories, strict=True):
         holder = (c.holder or holders[0]) if c.victim == STATE and holders else None
         by_victim[(c.victim, holder)][category].append(c)
     disclosures: list[Disclosure] = []

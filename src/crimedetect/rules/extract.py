@@ -50,6 +50,11 @@ UNKNOWN = "unknown"
 #: who it was sent to ('Ryan X also got a message from him')
 _RECEIVING = frozenset({"got", "gets", "received", "receives", "receiving", "getting"})
 _PRONOUN_GENDER = {"her": "female", "him": "male"}
+#: Words naming a partner ('her partner Tom X') and an ex ('ex Marcus X', 'former partner').
+_PARTNER_WORDS = frozenset({"partner", "boyfriend", "girlfriend", "husband", "wife"})
+_EX_WORDS = frozenset({"ex", "former", "estranged"})
+#: The possessive of the same person as an object pronoun ('his girlfriend hit him').
+_POSSESSIVE_OF = {"her": "her", "him": "his"}
 _SUBJECT_GENDER = {"she": "female", "he": "male"}
 #: Words before a name that make it the one a doer went at ('came at Bethany', 'went for Bilal').
 _AIMED_AT = frozenset({"at", "for", "towards", "on"})
@@ -605,6 +610,28 @@ class _Person:
     order: int = 0
 
 
+def _new_partners(docs: list[Doc], raw: list[list[dict[str, Any]]], people: dict[str, _Person]) -> None:
+    """'her ex Marcus X has turned up ... Her partner Tom Y has a cut nose': in a record that
+    names an ex, someone else named just after a bare partner word is the new partner, with
+    the victim (a companion), not the suspect that word alone makes (v117c)."""
+    exes: set[str] = set()
+    partners: list[dict[str, Any]] = []
+    for doc, mentions in zip(docs, raw, strict=True):
+        for m in mentions:
+            before = [t.lower_ for t in doc[max(0, m["start"] - 3) : m["start"]]]
+            if any(w in _EX_WORDS or w.startswith("ex-") for w in before):
+                exes.add(m["key"])
+            elif before and before[-1] in _PARTNER_WORDS:
+                partners.append(m)
+    if not exes:
+        return
+    for m in partners:
+        if m["key"] not in exes and "suspect" in m["roles"]:
+            m["roles"] = [role for role in m["roles"] if role != "suspect"] + ["companion"]
+            people[m["key"]].roles.discard("suspect")
+            people[m["key"]].roles.add("companion")
+
+
 class RecordReader:
     """Reads one record's processed entries; holds the rule metadata it needs."""
 
@@ -731,6 +758,7 @@ class RecordReader:
                             "age": None,
                         }
                     )
+        _new_partners(docs, raw, people)
         return people, raw
 
     @staticmethod
@@ -1111,6 +1139,47 @@ class RecordReader:
             and any(t.lower_ in _RELAYING for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)])
         ]
 
+    def _counter_allegation(
+        self, pronoun: str, mention: Mention, persons: list[dict[str, Any]], doc: Doc
+    ) -> str | None:
+        """The first person the mention's sentence names, with a telling verb ('Aaron X states')
+        when the doer is named straight after it, just before the offence words ('Gemma Y hit
+        him'), or a partner word is ('says his girlfriend has attacked him'): who it was done
+        to, even a doer elsewhere in the record (counter-allegations, one crime per victim).
+        None when the sentence is not so built, the teller is a suspect or professional by a
+        role word before the name, or of the other gender than the object pronoun."""
+        low = mention.sentence[0]
+        before = [p for p in persons if low <= p["start"] and p["end"] <= mention.token_start]
+        if not before:
+            return None
+        teller = before[0]
+        gender = self._gender.get(teller["key"])
+        said = teller["end"]
+        if (
+            said + 2 >= len(doc)
+            or doc[said].lower_ not in _RELAYING
+            or not {"suspect", "professional"}.isdisjoint(teller["roles"])
+            or (gender is not None and gender != _PRONOUN_GENDER.get(pronoun))
+        ):
+            return None
+        told = said + 2 if doc[said + 1].lower_ == "that" else said + 1
+        if len(before) == 1:
+            # 'Aaron X says his girlfriend has attacked him': the doer a partner word just
+            # after the verb, the offence words within two words of it
+            if (
+                told + 1 < len(doc)
+                and doc[told].lower_ == _POSSESSIVE_OF.get(pronoun)
+                and doc[told + 1].lower_ in _PARTNER_WORDS | {"ex"}
+                and mention.token_start - (told + 2) <= 2
+            ):
+                return str(teller["key"])
+            return None
+        doer = before[-1]
+        # the doer straight after the telling verb ('states Gemma Y hit him', 'says that')
+        if doer["key"] == teller["key"] or doer["key"] not in self._doers or doer["start"] != told:
+            return None
+        return str(teller["key"])
+
     def _object_before(
         self,
         pronoun: str,
@@ -1362,6 +1431,11 @@ class RecordReader:
         # ... within the offence words too ('launched a TV remote at her')
         words = window[:4] + own
         pronouns = [w.strip(".,;:!?'\"") for w in words]
+        # 'Gemma X states Aaron hit her': in counter-allegations each party is a doer
+        # somewhere; the first one the sentence names, telling it, is who it was done to
+        object_pronoun = next((w for w in pronouns if w in ("her", "him")), None)
+        if object_pronoun and (teller := self._counter_allegation(object_pronoun, mention, persons, doc)):
+            return teller
         if any(w in ("her", "him", "them") for w in pronouns) and default:
             # A relative relaying what happened to them ('RP states her daughter Kelsey BIRCH
             # told her that a man raped her'): the pronoun is the relative, not the reporter.

@@ -327,6 +327,28 @@ class SentenceFold(_Strict):
     unless_own_cue: str | None = None
 
 
+class RecordFold(_Strict):
+    """A crime that, anywhere in the record, is part of another for the same victim of
+    ``category`` with HOCR code ``hocr_code``, when its own HOCR code is one of ``own_hocr_codes``
+    (harassing messages to a child beside grooming of that child are the grooming)."""
+
+    category: str
+    hocr_code: str
+    own_hocr_codes: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> RecordFold:
+        from crimedetect.hocr import category_for_code
+
+        for code in (self.hocr_code, *self.own_hocr_codes):
+            if category_for_code(code) is None:
+                raise ValueError(f"record_subsumed_by: unknown HOCR code {code!r}")
+        if category_for_code(self.hocr_code) != self.category:
+            code = self.hocr_code
+            raise ValueError(f"record_subsumed_by: HOCR code {code!r} is not a {self.category} code")
+        return self
+
+
 class CountingSettings(_Strict):
     """``counting.yaml``: offence-specific folding on top of the principal crime rule."""
 
@@ -334,6 +356,7 @@ class CountingSettings(_Strict):
     subsumed_by: dict[str, list[str]] = Field(default_factory=dict)
     counted_alongside: dict[str, list[str]] = Field(default_factory=dict)
     sentence_subsumed_by: dict[str, list[SentenceFold]] = Field(default_factory=dict)
+    record_subsumed_by: dict[str, list[RecordFold]] = Field(default_factory=dict)
     clock_waits_for: list[str] = Field(default_factory=list)
     clock_starts_with_folded: dict[str, list[str]] = Field(default_factory=dict)
     #: regular expressions (case-insensitive) of an earlier day in a mention's sentence ('last
@@ -345,6 +368,7 @@ class CountingSettings(_Strict):
     def _known_categories(self) -> CountingSettings:
         tables = [self.subsumed_by, self.counted_alongside, self.clock_starts_with_folded]
         tables.append({k: [f.category for f in v] for k, v in self.sentence_subsumed_by.items()})
+        tables.append({k: [f.category for f in v] for k, v in self.record_subsumed_by.items()})
         for table in tables:
             for key, values in table.items():
                 for name in (key, *values):
