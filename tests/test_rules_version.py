@@ -68,3 +68,17 @@ def test_any_rule_file_counts(copied: tuple[Path, Path], name: str) -> None:
     path = rules / name
     path.write_text(path.read_text(encoding="utf-8") + "\n# reviewed\n", encoding="utf-8")
     assert RuleDetector(str(config)).version != version
+
+
+def test_a_built_detector_keeps_the_rules_it_was_built_with(copied: tuple[Path, Path]) -> None:
+    """Rule files edited (or broken) after a detector is built change nothing it does: a
+    training run scores its validation records with the rules it started with."""
+    rules, config = copied
+    built = RuleDetector(str(config)).build()
+    expected = built.detect([RECORD])
+    for name in ("counting.yaml", "victims.yaml", "offence_patterns.yaml"):
+        path = rules / name
+        path.write_text(path.read_text(encoding="utf-8") + "\nnot_a_field: 1\n", encoding="utf-8")
+    assert built.detect([RECORD]) == expected
+    with pytest.raises(Exception, match="not_a_field"):
+        RuleDetector(str(config)).detect([RECORD])

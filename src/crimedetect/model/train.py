@@ -347,7 +347,9 @@ def train(
 
     rules = rule_detector(cfg.data.weak_labels.rules_config)
     if rules is not None:
-        log.info("rules %s", rules.version)  # builds the pipeline now: a broken rules file fails fast
+        # Built and read now: a broken rules file fails before training, and rule files edited
+        # while it trains do not change the rules its validation records are scored with.
+        log.info("rules %s", rules.build().version)
     weak: list[list[Disclosure]] | None = None
     if cfg.data.weak_labels.enabled:
         if rules is None:

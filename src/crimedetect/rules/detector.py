@@ -29,7 +29,7 @@ from crimedetect.contract import Disclosure, Record
 from crimedetect.rules.components import TEXT
 from crimedetect.rules.counting import count
 from crimedetect.rules.extract import RecordReader, RecordTrace
-from crimedetect.rules.schema import load_counting, load_rules_dir, rules_version
+from crimedetect.rules.schema import CountingSettings, load_counting, load_rules_dir, rules_version
 
 
 class PackedEntry(NamedTuple):
@@ -65,6 +65,7 @@ class RuleDetector:
         self._rules_dir: str | None = None
         self._version: str | None = None
         self._folds_into: dict[str, list[str]] | None = None
+        self._counting: CountingSettings | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._pool_finalizer: weakref.finalize | None = None
 
@@ -83,15 +84,9 @@ class RuleDetector:
 
             nlp = get_pipeline(self.config_path)
             self._rules_dir = nlp.get_pipe("crimedetect_offences").rules_dir
-            self._nlp = nlp
-            self._version = None
-            self.version  # noqa: B018  (fix the version of the files just read)
-        return self._nlp
-
-    @property
-    def reader(self) -> RecordReader:
-        if self._reader is None:
-            nlp = self.nlp
+            # Every rule file is read now, with the pipeline: a built detector runs the rules it
+            # was built with, even when the files change while it runs (a training run scores
+            # its validation records with the rules half an hour after it started).
             offences, _, victims = load_rules_dir(self._rules_dir)
             self._reader = RecordReader(
                 offences,
@@ -99,7 +94,30 @@ class RuleDetector:
                 victims.gender_words,
                 victims.per_child_codes,
             )
+            self._counting = load_counting(self._rules_dir)
+            self._nlp = nlp
+            self._version = None
+            self.version  # noqa: B018  (fix the version of the files just read)
+        return self._nlp
+
+    def build(self) -> RuleDetector:
+        """Build the pipeline and read every rule file now (a broken file fails here)."""
+        self.nlp  # noqa: B018
+        return self
+
+    @property
+    def reader(self) -> RecordReader:
+        """The record reader, built with the pipeline."""
+        self.nlp  # noqa: B018
+        assert self._reader is not None
         return self._reader
+
+    @property
+    def counting(self) -> CountingSettings:
+        """``counting.yaml`` as read when the pipeline was built."""
+        self.nlp  # noqa: B018
+        assert self._counting is not None
+        return self._counting
 
     @property
     def version(self) -> str:
@@ -148,7 +166,7 @@ class RuleDetector:
 
     def _detect_here(self, records: Sequence[Record] | Sequence[PackedRecord]) -> list[list[Disclosure]]:
         """Counted disclosures, in this process (records or their packed stand-ins)."""
-        settings = load_counting(self._rules_dir if self._nlp is not None else self._rules_dir_now())
+        settings = self.counting
         return [
             count(records[i], self.reader.read(records[i], docs).candidates, settings)
             for i, docs in self._docs(records)
@@ -175,10 +193,6 @@ class RuleDetector:
         from crimedetect.rules.pipeline import config_rules_dirs
 
         return config_rules_dirs(self.config_path)[0]
-
-    def _rules_dir_now(self) -> str | None:
-        self.nlp  # noqa: B018
-        return self._rules_dir
 
     def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
         """Counted disclosures for each record, in input order."""

@@ -20,7 +20,6 @@ from crimedetect.contract import Audit, Disclosure, Record
 from crimedetect.rules.counting import count
 from crimedetect.rules.detector import RuleDetector
 from crimedetect.rules.extract import RecordTrace
-from crimedetect.rules.schema import load_counting
 
 
 @dataclass
@@ -60,7 +59,7 @@ def rule_report(
 ) -> list[dict[str, object]]:
     """Per rule (offence rules only), its firing and accuracy against audited records."""
     audited = [r for r in records if r.record_id in audits]
-    settings = load_counting(detector._rules_dir_now())
+    settings = detector.counting
     stats: dict[str, RuleStats] = {}
     for record, trace in zip(audited, detector.trace(audited), strict=True):
         truth = {str(c.category) for c in audits[record.record_id].crimes}
