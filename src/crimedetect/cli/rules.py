@@ -127,7 +127,6 @@ def explain(
     from crimedetect.rules import RuleDetector
     from crimedetect.rules.counting import count
     from crimedetect.rules.report import explain as render
-    from crimedetect.rules.schema import load_counting
 
     stats = ReadStats(str(records))
     found = None
@@ -147,7 +146,7 @@ def explain(
         raise typer.Exit(EXIT_USAGE)
     detector = RuleDetector(str(config) if config else None)
     trace = detector.trace([found])[0]
-    disclosures = count(found, trace.candidates, load_counting(detector._rules_dir_now()))
+    disclosures = count(found, trace.candidates, detector.counting)
     _out().print(render(found, disclosures, trace))
     console.print(f"rules version {detector.version}", style="dim")
     raise typer.Exit(EXIT_OK)
