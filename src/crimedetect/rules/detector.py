@@ -181,9 +181,11 @@ class RuleDetector:
         """The principal-crime table (``counting.yaml`` ``subsumed_by``): category -> the
         categories it is part of for the same victim; the ensemble folds model-only
         disclosures with it. Read once, without building the pipeline (a scan whose rules run
-        in worker processes asks for it in the main one, batch after batch)."""
+        in worker processes asks for it in the main one, batch after batch); a built detector
+        gives its own ``counting.yaml``, read when it was built."""
         if self._folds_into is None:
-            self._folds_into = dict(load_counting(self._rules_dir_unbuilt()).subsumed_by)
+            settings = self._counting or load_counting(self._rules_dir_unbuilt())
+            self._folds_into = dict(settings.subsumed_by)
         return self._folds_into
 
     def _rules_dir_unbuilt(self) -> str | None:

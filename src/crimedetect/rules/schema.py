@@ -297,12 +297,17 @@ class VictimLexicon(_Strict):
     @model_validator(mode="after")
     def _unique_ids(self) -> VictimLexicon:
         _unique([r.id for r in self.roles])
-        from crimedetect.hocr import category_for_code
-
-        for code in self.per_child_codes:
-            if category_for_code(code) is None:
-                raise ValueError(f"per_child_codes: unknown HOCR code {code!r}")
+        _known_codes("per_child_codes", self.per_child_codes)
         return self
+
+
+def _known_codes(field: str, codes: list[str]) -> None:
+    """Refuse HOCR codes missing from the code table (``hocr_codes.csv``)."""
+    from crimedetect.hocr import category_for_code
+
+    for code in codes:
+        if category_for_code(code) is None:
+            raise ValueError(f"{field}: unknown HOCR code {code!r}")
 
 
 def _unique(ids: list[str]) -> None:
@@ -337,12 +342,10 @@ class RecordFold(_Strict):
     own_hocr_codes: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _known_codes(self) -> RecordFold:
+    def _codes_of_the_table(self) -> RecordFold:
         from crimedetect.hocr import category_for_code
 
-        for code in (self.hocr_code, *self.own_hocr_codes):
-            if category_for_code(code) is None:
-                raise ValueError(f"record_subsumed_by: unknown HOCR code {code!r}")
+        _known_codes("record_subsumed_by", [self.hocr_code, *self.own_hocr_codes])
         if category_for_code(self.hocr_code) != self.category:
             code = self.hocr_code
             raise ValueError(f"record_subsumed_by: HOCR code {code!r} is not a {self.category} code")
