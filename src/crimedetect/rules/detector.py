@@ -16,6 +16,7 @@ and return the disclosures (models, which unpickle as fast as anything rebuilt f
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import weakref
 from collections.abc import Iterator, Sequence
@@ -235,8 +236,14 @@ class RuleDetector:
     def _worker_pool(self, workers: int) -> ProcessPoolExecutor:
         """The worker pool, started on first use (workers build their pipeline once)."""
         if self._pool is None:
+            # Spawned, not forked: a fork copies whatever locks this process's other threads
+            # (torch's OpenMP pool, tqdm's monitor) hold at that moment, and a worker that
+            # needs one waits for ever (a CI run hung here after the model tests).
             self._pool = ProcessPoolExecutor(
-                max_workers=workers, initializer=_init_worker, initargs=(self.config_path,)
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self.config_path,),
             )
             self._pool_finalizer = weakref.finalize(self, self._pool.shutdown)
         return self._pool
