@@ -24,7 +24,7 @@ from crimedetect.rules.counting import _record_folds, fold, occasions
 from crimedetect.rules.extract import Candidate, Mention
 from crimedetect.rules.language import compile_pattern, expand_patterns, make_police_tokenizer
 from crimedetect.rules.matching import PhraseSet, TypoIndex, within_one
-from crimedetect.rules.pipeline import build_pipeline, get_pipeline
+from crimedetect.rules.pipeline import build_pipeline, copy_rules, get_pipeline
 from crimedetect.rules.quality import evaluate, part
 from crimedetect.rules.schema import (
     CountingSettings,
@@ -160,6 +160,34 @@ def test_per_child_codes_must_be_hocr_codes(tmp_path: Path) -> None:
     path = _edited_rule_file(tmp_path, "victims.yaml", lambda d: d.update(per_child_codes=["11Z"]))
     with pytest.raises(RuleFileError, match="11Z"):
         load_rule_file(path)
+
+
+def test_lexicon_words_are_lower_case_and_keys_known(tmp_path: Path) -> None:
+    """``victims.yaml`` lexicons: an unknown word set is refused, as is a word in capitals
+    (tokens are compared lower-cased; officer titles alone may be written as in the text)."""
+    unknown = _edited_rule_file(
+        tmp_path / "key", "victims.yaml", lambda d: d["lexicons"].update(aunt_words=["aunt"])
+    )
+    with pytest.raises(RuleFileError, match="aunt_words"):
+        load_rule_file(unknown)
+    capital = _edited_rule_file(
+        tmp_path / "case", "victims.yaml", lambda d: d["lexicons"]["kin_words"].append("Aunt")
+    )
+    with pytest.raises(RuleFileError, match="kin_words: 'Aunt'"):
+        load_rule_file(capital)
+
+
+def test_a_word_added_to_a_lexicon_changes_the_reader(tmp_path: Path) -> None:
+    """The reader's words are data: an officer title an analyst adds to a copied rules
+    directory ('SPC', a special constable) makes the officer kicked the victim."""
+    config = copy_rules(tmp_path)
+    record = _record("L-1", "Dean SMITH arrested after he kicked SPC 4411 in the leg.")
+    assert [d.victim for d in RuleDetector(str(config)).detect([record])[0]] == [None]
+    path = tmp_path / "rules" / "victims.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["lexicons"]["officer_titles"].append("SPC")
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    assert [d.victim for d in RuleDetector(str(config)).detect([record])[0]] == ["SPC 4411"]
 
 
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:

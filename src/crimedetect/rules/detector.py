@@ -94,6 +94,7 @@ class RuleDetector:
                 nlp.get_pipe("crimedetect_context").effects,
                 victims.gender_words,
                 victims.per_child_codes,
+                victims.lexicons,
             )
             self._counting = load_counting(self._rules_dir)
             self._nlp = nlp

@@ -29,9 +29,15 @@ from crimedetect.rules.components import (
     _sentences,
 )
 from crimedetect.rules.matching import token_arrays
-from crimedetect.rules.schema import OffencePatterns
+from crimedetect.rules.schema import OffencePatterns, WordLexicons
 
 STATE = "State (no individual victim)"
+# The word sets in this module are English grammar (pronouns, auxiliaries, determiners,
+# prepositions, the links between words) and crime categories: they belong with the code that
+# reads them. The domain words an analyst extends (kin words, verbs of telling, body parts,
+# officer titles, ...) are ``lexicons`` in victims.yaml (:class:`WordLexicons`), held by the
+# :class:`RecordReader`.
+
 #: Words allowed between a doer's name and the offence words ('PIKE then shoved him').
 _LINKS = frozenset(
     {"has", "had", "have", "been", "then", "also", "just", "now", "allegedly", "again", "keeps", "was"}
@@ -46,13 +52,7 @@ _ORGANISATION_PROPERTY = frozenset({"criminal_damage_arson", "theft"})
 #: (told of the one it was done to), nor damage (joint owners are one victim)
 _SHARED_BY_CALLED_VICTIMS = frozenset({"robbery", "theft", "modern_slavery", "public_order"})
 UNKNOWN = "unknown"
-#: Verbs of getting a message, just before the offence words: the one named before them is
-#: who it was sent to ('Ryan X also got a message from him')
-_RECEIVING = frozenset({"got", "gets", "received", "receives", "receiving", "getting"})
 _PRONOUN_GENDER = {"her": "female", "him": "male"}
-#: Words naming a partner ('her partner Tom X') and an ex ('ex Marcus X', 'former partner').
-_PARTNER_WORDS = frozenset({"partner", "boyfriend", "girlfriend", "husband", "wife"})
-_EX_WORDS = frozenset({"ex", "former", "estranged"})
 #: The possessive of the same person as an object pronoun ('his girlfriend hit him').
 _POSSESSIVE_OF = {"her": "her", "him": "his"}
 _SUBJECT_GENDER = {"she": "female", "he": "male"}
@@ -100,107 +100,34 @@ def _child_age(text: str, mention: Mention, age_of: Mapping[str, int | None]) ->
     return age
 
 
-#: Verbs by which a person relays their own account ('Kelsey told her that', 'Mason stated that').
-_RELAYING = frozenset(
-    {
-        "told",
-        "tells",
-        "said",
-        "says",
-        "stated",
-        "states",
-        "disclosed",
-        "discloses",
-        "reported",
-        "informed",
-        "alleged",
-        "alleges",
-    }
-)
-
-#: Verbs of telling after 'She/He' at a sentence's start ('She confirms he touched her'):
-#: the relaying verbs but 'informed' ('She informed her' names the one told), and more
-_SHE_TELLS = (_RELAYING - {"informed"}) | {
-    "confirms",
-    "confirmed",
-    "reports",
-    "describes",
-    "described",
-    "explains",
-    "explained",
-}
-
-#: Verbs by which a person tells something ('Dean SMITH says he ...'), beyond :data:`_RELAYING`.
-_TELLING = frozenset(
-    {
-        "reports",
-        "explains",
-        "explained",
-        "claims",
-        "claimed",
-        "thinks",
-        "thought",
-        "believes",
-        "feels",
-        "that",
-    }
-)
-
-#: Police titles before an officer's name or collar number ('PC 2715', 'PCSO Jo KING').
-_OFFICER_TITLES = frozenset({"PC", "PCSO", "DC", "DS", "PS", "SGT", "INSP"})
+#: Where officer titles (``officer_titles``) stand in a doc, found once per doc.
 _OFFICER_AT = "crimedetect.officer_title_tokens"
 
 #: Words that end the phrase between 'by' and a name ('hit by a car and Dean ROWE stopped').
 _NOT_BY_LINKS = frozenset(
     {"and", "or", "with", "to", "at", "in", "on", "then", "when", "while", "who", "after"}
 )
-#: Verbs of sending a written message, whose sender is the doer of the words in it.
-_SENDING = frozenset(
-    {"sent", "sends", "texted", "texts", "messaged", "messages", "posted", "posts", "emailed"}
-)
-
-#: Calls made to the one a threat is aimed at ('COX rang him and said he will kill him'):
-#: the caller is the one who says the words, so their doer.
-_CALLING = frozenset({"rang", "rung", "phoned", "rings", "phones", "called", "calls", "ringing", "phoning"})
+#: The one called ('rang him'), and the words that may follow ('rang him and said ...').
 _CALLED = frozenset({"him", "her", "them"})
 _AFTER_CALLED = frozenset(
     {"and", "to", "last", "on", "at", "this", "yesterday", "earlier", "again", "twice", "today"}
 )
-_CALLER_SAYS = frozenset({"said", "says", "told", "tells", "saying", "stating", "threatening", "shouting"})
-
-#: Words that open the content of a message ('a text saying ...').
-_MESSAGE_OPENERS = frozenset({"saying", "stating", "threatening", "telling", "reading", "calling"})
 
 _PASSIVE_AUX = frozenset({"was", "were", "been", "being", "got", "get", "gets"})
 
-
-#: First words of quoted offence words that name someone else as the doer ("'dad did it'").
-_TOLD_SUBJECTS = frozenset(
-    {"he", "she", "they", "dad", "daddy", "mum", "mummy", "mam", "father", "mother", "stepdad"}
-)
-
-#: First words of offence words whose subject gave the property up under threat ('Ryan handed
-#: over his phone'): the one robbed, not its doer (v117v).
-_YIELDING = frozenset({"hand", "hands", "handed", "handing"})
-
-#: Words between a name and offence words that make the one named their doer ('Kim X 35
-#: admits theft'): one who admits the offence did it (v117v).
-_ADMITTING = frozenset({"admits", "admitted", "admitting"})
 
 #: Subject and first-person words by which a teller puts themselves among the victims ('she
 #: and her friend were', 'we were'): the teller is then one of them.
 _SELF_AMONG = frozenset({"he", "she", "i", "we", "us", "me"})
 
-#: Verbs of saying before quoted offence words ('shouted 'go back to ...''): the speaker did it.
-_SAYING = frozenset({"shouted", "yelled", "screamed", "said", "shouts", "yells", "says", "screams"})
 
-
-def _spoken_by(gap: Any) -> Any:
+def _spoken_by(gap: Any, words: WordLexicons) -> Any:
     """The part of ``gap`` (the words between a name and offence words) before a verb of
-    saying and an opening quote ('(14) shouted '' gives '(14)'), else None."""
+    saying (``saying_verbs``: the speaker did it) and an opening quote ('(14) shouted '' gives
+    '(14)'), else None."""
     if len(gap) < 2 or len(gap) > 7 or gap[-1].text not in ("'", '"', "\u2018", "\u201c"):
         return None
-    if gap[-2].lower_ not in _SAYING:
+    if gap[-2].lower_ not in words.saying_verbs:
         return None
     return gap[: len(gap) - 2]
 
@@ -240,20 +167,17 @@ _OWNER_BY_ROLE = re.compile(r"[^.;]{0,12}?\b(RP|IP)['\u2019]s\)?\s*(\w*)")
 _AMOUNT = re.compile(r"\s*£?\d[\d,.]*(?:\s*-\s*£?\d[\d,.]*)?(?:\s*(?:quid|pounds|k))?")
 
 _BODY_PREPOSITIONS = frozenset({"in", "to", "on", "about", "across", "over", "around"})
-_BODY_PARTS = frozenset(
-    {"head", "face", "mouth", "eye", "eyes", "nose", "jaw", "chest", "stomach", "back", "leg", "legs", "arm"}
-    | {"arms", "ribs", "body", "neck", "shin", "side", "ear", "lip", "lips", "cheek", "throat", "groin"}
-)
 
 
-def _note_passive(doc: Doc, start: int) -> bool:
+def _note_passive(doc: Doc, start: int, words: WordLexicons) -> bool:
     """'Sam LEE 30 punched in face': in note style, a participle straight on to a
     preposition and a body part (no object) was done to the person named before it."""
     verb = doc[start]
     if not verb.lower_.endswith("ed") or start + 1 >= len(doc):
         return False
     if doc[start + 1].lower_ in _BODY_PREPOSITIONS:
-        return any(t.lower_ in _BODY_PARTS for t in doc[start + 2 : start + 5])
+        body_parts = words.body_parts
+        return any(t.lower_ in body_parts for t in doc[start + 2 : start + 5])
     # 'Son Ryan ASHWORTH 24 punched twice by stepfather Gary': a 'by' soon after a participle
     # with no object names the doer (no punctuation between)
     if doc[start + 1].lower_ in _OBJECTS or doc[start + 1].is_title or doc[start + 1].is_upper:
@@ -265,7 +189,7 @@ def _note_passive(doc: Doc, start: int) -> bool:
             return True
     # 'Son Ryan ASHWORTH 24 punched twice, nose bleed': how often, then the clause ends
     i = start + 1
-    while i < len(doc) and doc[i].lower_ in _HOW_OFTEN:
+    while i < len(doc) and doc[i].lower_ in words.how_often_words:
         i += 1
     return i > start + 1 and (i == len(doc) or doc[i].text in (",", ".", ";", "-"))
 
@@ -287,7 +211,7 @@ def _thing_then_participle(doc: Doc, start: int) -> bool:
     )
 
 
-def _done_to_named(doc: Doc, end: int, start: int) -> bool:
+def _done_to_named(doc: Doc, end: int, start: int, words: WordLexicons) -> bool:
     """Offence words at ``start`` in the passive straight after a name ending at ``end``
     ('Staff nurse Jo X punched to the mouth by a patient', 'PC Amy X was kicked'): done to
     that person, even a professional (who is otherwise never the victim)."""
@@ -296,7 +220,7 @@ def _done_to_named(doc: Doc, end: int, start: int) -> bool:
     gap = doc[end:start]
     if not all(t.like_num or t.lower_ in _PASSIVE_AUX for t in gap):
         return False
-    return _note_passive(doc, start) or _passive(gap, doc[start : start + 3])
+    return _note_passive(doc, start, words) or _passive(gap, doc[start : start + 3])
 
 
 #: Crimes against property, one per owner: a caller telling of a loss without naming its owner
@@ -307,80 +231,62 @@ _PROPERTY_CRIMES = frozenset({"theft", "burglary", "criminal_damage_arson"})
 #: assault is judged with or without injury by the words near each mention).
 _KIND_OF_CRIME = {"violence_with_injury": "assault", "violence_without_injury": "assault"}
 
-#: Family words that name a person without a name ('RPs son', 'her partner').
-_KIN = frozenset(
-    {"son", "daughter", "brother", "sister", "husband", "wife", "partner", "mum", "dad", "mother", "father"}
-)
 
-#: Family and other person words after a possessive in the offence words ('grabbed her son'):
-#: the object is that person, not the possessor the pronoun names.
-_PERSON_AFTER_POSSESSIVE = _KIN | frozenset(
-    {"stepson", "stepdaughter", "child", "baby", "friend", "boyfriend", "girlfriend", "nephew", "niece"}
-)
+def _same_role(word: str, words: WordLexicons) -> str:
+    """One spelling for role words that name the same relation ('father' is 'dad'):
+    ``role_synonyms``."""
+    return words.role_synonyms.get(word, word)
 
-#: Role words that name the same person ('his dad slapped him' ... 'Father Gary X').
-_ROLE_SYNONYMS = {
-    "father": "dad",
-    "daddy": "dad",
-    "mother": "mum",
-    "mummy": "mum",
-    "stepfather": "stepdad",
-    "stepmother": "stepmum",
-}
-
-
-def _same_role(word: str) -> str:
-    """One spelling for role words that name the same relation ('father' is 'dad')."""
-    return _ROLE_SYNONYMS.get(word, word)
-
-
-#: Names of crimes that, straight after a surname, label that person's crime ('the WARD
-#: burglary'), not a deed of theirs.
-_CRIME_NOUNS = frozenset({"burglary", "robbery", "theft", "rape", "assault", "harassment", "abh", "gbh"})
-
-#: Words of how often after a participle ('punched twice', 'kicked several times').
-_HOW_OFTEN = frozenset(
-    {"once", "twice", "repeatedly", "several", "multiple", "three", "four", "times", "again"}
-)
 
 #: Object words straight after a verb ('punched him'): the verb is active, not a note passive.
 _OBJECTS = frozenset({"her", "him", "them", "me", "us", "his", "their", "my", "a", "an", "the"})
 
-_NUMBER_WORDS = {"2": 2, "3": 3, "4": 4, "5": 5, "two": 2, "three": 3, "four": 4, "five": 5, "both": 2}
-#: 'hit her 2 daughters', 'slapped both kids', 'assaulted his three children': the offence
-#: words' object is several children (of the record's adult), counted one crime each.
-_COUNTED_CHILDREN = re.compile(
-    r"\b(?:(?:her|his|their|the)\s+(2|3|4|5|two|three|four|five)|(both)(?:\s+(?:her|his|their|the))?)\s+"
-    r"(?:young\s+|little\s+)?(?:daughters|sons|children|kids|girls|boys|grandchildren|grandsons|"
-    r"granddaughters|stepdaughters|stepsons|stepchildren)\b",
-    re.IGNORECASE,
-)
-#: What every group :data:`_COUNTED_CHILDREN` finds contains, lower-cased.
-_CHILD_GROUP_WORDS = ("daughters", "sons", "children", "kids", "girls", "boys")
+
+def _counted_children_pattern(words: WordLexicons) -> re.Pattern[str]:
+    """'hit her 2 daughters', 'slapped both kids', 'assaulted his three children': the offence
+    words' object is several children (of the record's adult), counted one crime each. Its
+    numbers are ``number_words`` (and 'both', a determiner), its nouns ``child_group_words``."""
+    numbers = "|".join(map(re.escape, words.number_words))
+    groups = "|".join(map(re.escape, words.child_group_words))
+    return re.compile(
+        rf"\b(?:(?:her|his|their|the)\s+({numbers})|(both)(?:\s+(?:her|his|their|the))?)\s+"
+        rf"(?:young\s+|little\s+)?(?:{groups})\b",
+        re.IGNORECASE,
+    )
+
+
 #: a child listed by first name and age straight after ('..., Tia 9, Leo 7 and Max 5,')
 _NAME_AND_AGE = re.compile(r"\s*(?:,|and|&|\()?\s*([A-Z][a-z]+)\s*\(?(?:aged\s+)?\d{1,2}\)?")
-#: Family words of :data:`_DONE_TO_BOTH` after which a first name alone takes the surname of
-#: the one named first ('her daughter Anaya' of Priya KAUR is Anaya KAUR).
-_FAMILY = ("daughter", "son", "sister", "brother", "child", "grandson", "granddaughter", "niece", "nephew")
-#: 'exposed himself to Phoebe and her friend Isla', 'pulled a knife on him and his mate Ryan
-#: PEEL': straight after the offence words (a few words at most), the one they were done
-#: to and a companion named by a relation word: the companion is a victim too.
-_DONE_TO_BOTH = re.compile(
-    r"(?:\s+[\w']+){0,3}?\s+(?:to|at|towards|on)\s+(?P<object>her|him|[A-Z][a-z]+(?:\s+[A-Z]{2,})?)\s+and\s+"
-    r"(?:her|his|their)\s+(?:\d{1,2}\s*(?:yr|year)s?[\s-]*old\s+|young\s+|little\s+|new\s+)?"
-    rf"(?P<relation>{'|'.join(_FAMILY)}|friend|mate|mum|mother|dad|father|partner|wife|husband|"
-    r"girlfriend|boyfriend|colleague|cousin)\s+(?P<first>[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?\b"
-)
+
+
+def _done_to_both_pattern(family: Sequence[str]) -> re.Pattern[str]:
+    """'exposed himself to Phoebe and her friend Isla', 'pulled a knife on him and his mate
+    Ryan PEEL': straight after the offence words (a few words at most), the one they were
+    done to and a companion named by a relation word: the companion is a victim too.
+    ``family``: the family words (``family_sharing_surname``) after which a first name alone
+    takes the surname of the one named first ('her daughter Anaya' of Priya KAUR is Anaya KAUR)."""
+    relations = "|".join(map(re.escape, family))
+    return re.compile(
+        r"(?:\s+[\w']+){0,3}?\s+(?:to|at|towards|on)\s+(?P<object>her|him|[A-Z][a-z]+(?:\s+[A-Z]{2,})?)\s+and\s+"
+        r"(?:her|his|their)\s+(?:\d{1,2}\s*(?:yr|year)s?[\s-]*old\s+|young\s+|little\s+|new\s+)?"
+        rf"(?P<relation>{relations}|friend|mate|mum|mother|dad|father|partner|wife|husband|"
+        r"girlfriend|boyfriend|colleague|cousin)\s+(?P<first>[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?\b"
+    )
 
 
 def _done_to_both(
-    text: str, mention: Mention, victim: str, people: Mapping[str, Any]
+    text: str,
+    mention: Mention,
+    victim: str,
+    people: Mapping[str, Any],
+    pattern: re.Pattern[str],
+    family: Sequence[str],
 ) -> tuple[str, str] | None:
     """The object word and the companion named straight after the offence words beside it
-    (:data:`_DONE_TO_BOTH`): the companion is a person of the record whose first name it
-    is, else the first name (with the victim's surname for a family word); None when the
-    words name no companion."""
-    match = _DONE_TO_BOTH.match(text, mention.end, mention.end + 120)
+    (``pattern``, of :func:`_done_to_both_pattern` with ``family``): the companion is a
+    person of the record whose first name it is, else the first name (with the victim's
+    surname for a family word); None when the words name no companion."""
+    match = pattern.match(text, mention.end, mention.end + 120)
     if match is None:
         return None
     obj = match.group("object")
@@ -394,7 +300,7 @@ def _done_to_both(
     known = [key for key in people if key.split(" ", 1)[0] == first]
     if len(known) == 1:
         return obj, known[0]
-    if match.group("relation") in _FAMILY and " " in victim:
+    if match.group("relation") in family and " " in victim:
         return obj, f"{first} {victim.rsplit(' ', 1)[1]}"
     return obj, first
 
@@ -441,26 +347,29 @@ def _owners_listed(doc: Doc, persons: list[dict[str, Any]], excluded: Collection
     return owners if len(owners) >= 2 else []
 
 
-def _may_count_children(text: str) -> bool:
-    """Whether an entry's text can name a group of children (:data:`_COUNTED_CHILDREN`): a few
-    substring tests, so that an entry naming none needs no regex search per mention. Text
-    that is not ASCII always can: IGNORECASE matches some non-ASCII letters ('ſ', 'K') that
-    ``lower()`` keeps."""
+def _may_count_children(text: str, groups: Sequence[str]) -> bool:
+    """Whether an entry's text can name a group of children (:func:`_counted_children_pattern`,
+    whose nouns are ``groups``): a few substring tests, so that an entry naming none needs no
+    regex search per mention. Text that is not ASCII always can: IGNORECASE matches some
+    non-ASCII letters ('ſ', 'K') that ``lower()`` keeps."""
     if not text.isascii():
         return True
     lowered = text.lower()
-    return any(word in lowered for word in _CHILD_GROUP_WORDS)
+    return any(word in lowered for word in groups)
 
 
-def _counted_children(text: str, mention: Mention) -> list[str]:
+def _counted_children(
+    text: str, mention: Mention, pattern: re.Pattern[str], numbers: Mapping[str, int]
+) -> list[str]:
     """The children the offence words were done to when the words name a number of them
     ('smacked her 3 kids, Tia 9, Leo 7 and Max 5'): their first names where listed straight
-    after with ages, else 'child 1', 'child 2', ...; empty when the words name no such group."""
+    after with ages, else 'child 1', 'child 2', ...; empty when the words name no such group.
+    ``pattern``: of :func:`_counted_children_pattern`; ``numbers``: ``number_words``."""
     window = text[mention.start : mention.end + 20]
-    match = _COUNTED_CHILDREN.search(window)
+    match = pattern.search(window)
     if match is None or match.start() > mention.end - mention.start:
         return []
-    count = _NUMBER_WORDS[(match.group(1) or match.group(2)).lower()]
+    count = numbers[match.group(1).lower()] if match.group(1) else 2  # group 2: 'both'
     names: list[str] = []
     position = mention.start + match.end()
     while (listed := _NAME_AND_AGE.match(text, position)) is not None:
@@ -514,12 +423,6 @@ def _opens_clause(doc: Doc, start: int) -> bool:
     """A name just after a semicolon ('sending a naked photo; Connor then sent it round'):
     the subject of the clause it opens, not the one offence words before it were done to."""
     return start > 0 and doc[start - 1].text == ";"
-
-
-#: Words that may stand between offence words ending in her/him and a name in apposition.
-_APPOSITION = frozenset(
-    {"his", "her", "their", "the", "ip", "victim", "wife", "husband", "partner", "son", "daughter"}
-)
 
 
 #: Words between a victim role word and the name it gives ('IP is Greggs', 'Aggrieved - Boots').
@@ -610,7 +513,9 @@ class _Person:
     order: int = 0
 
 
-def _new_partners(docs: list[Doc], raw: list[list[dict[str, Any]]], people: dict[str, _Person]) -> None:
+def _new_partners(
+    docs: list[Doc], raw: list[list[dict[str, Any]]], people: dict[str, _Person], words: WordLexicons
+) -> None:
     """'her ex Marcus X has turned up ... Her partner Tom Y has a cut nose': in a record that
     names an ex, someone else named just after a bare partner word is the new partner, with
     the victim (a companion), not the suspect that word alone makes (v117c)."""
@@ -619,9 +524,9 @@ def _new_partners(docs: list[Doc], raw: list[list[dict[str, Any]]], people: dict
     for doc, mentions in zip(docs, raw, strict=True):
         for m in mentions:
             before = [t.lower_ for t in doc[max(0, m["start"] - 3) : m["start"]]]
-            if any(w in _EX_WORDS or w.startswith("ex-") for w in before):
+            if any(w in words.ex_partner_words or w.startswith("ex-") for w in before):
                 exes.add(m["key"])
-            elif before and before[-1] in _PARTNER_WORDS:
+            elif before and before[-1] in words.partner_words:
                 partners.append(m)
     if not exes:
         return
@@ -639,14 +544,25 @@ class RecordReader:
         self,
         offences: OffencePatterns,
         effects: dict[str, str],
-        gender_words: Mapping[str, Sequence[str]] | None = None,
-        per_child_codes: Collection[str] = (),
+        gender_words: Mapping[str, Sequence[str]],
+        per_child_codes: Collection[str],
+        lexicons: WordLexicons,
     ) -> None:
         self.rules = {rule.id: rule for rule in offences.rules}
         self.effects = effects
-        self.gender_words = {g: frozenset(w.lower() for w in ws) for g, ws in (gender_words or {}).items()}
+        self.gender_words = {g: frozenset(w.lower() for w in ws) for g, ws in gender_words.items()}
         #: HOCR codes counted once per child the record lists (``victims.yaml`` per_child_codes)
         self.per_child_codes = frozenset(per_child_codes)
+        #: the domain word sets (``victims.yaml`` lexicons), and the sets and patterns made of them
+        self.words = lexicons
+        #: verbs of telling after 'She/He' at a sentence's start ('She confirms he touched her'):
+        #: the relaying verbs but 'informed' ('She informed her' names the one told), and more
+        self._she_tells = (lexicons.relaying_verbs - {"informed"}) | lexicons.pronoun_telling_verbs
+        #: family and other person words after a possessive in the offence words ('grabbed her
+        #: son'): the object is that person, not the possessor the pronoun names
+        self._person_after_possessive = lexicons.kin_words | lexicons.other_person_words
+        self._counted_children = _counted_children_pattern(lexicons)
+        self._done_to_both = _done_to_both_pattern(lexicons.family_sharing_surname)
         self._doers: set[str] = set()
         self._adult_default: str | None = None  # the record's victim leaving children aside
         self._live_offences: list[Mention] = []
@@ -687,8 +603,7 @@ class RecordReader:
         return found
 
     # ---------------------------------------------------------------- persons
-    @staticmethod
-    def _persons(docs: list[Doc]) -> tuple[dict[str, _Person], list[list[dict[str, Any]]]]:
+    def _persons(self, docs: list[Doc]) -> tuple[dict[str, _Person], list[list[dict[str, Any]]]]:
         people: dict[str, _Person] = {}
         by_surname: dict[str, set[str]] = {}
         by_first: dict[str, set[str]] = {}
@@ -758,22 +673,22 @@ class RecordReader:
                             "age": None,
                         }
                     )
-        _new_partners(docs, raw, people)
+        _new_partners(docs, raw, people, self.words)
         return people, raw
 
-    @staticmethod
-    def _does(doc: Doc, end: int, starts: list[int], appositive: bool = False) -> bool:
+    def _does(self, doc: Doc, end: int, starts: list[int], appositive: bool = False) -> bool:
         """Whether words ending at ``end`` (a name, a role word) are followed by offence
         words as their doer: only links, ages or brackets between, and not a passive.
         ``appositive``: the name follows a comma, so a comma may close it ('the tenant at no
         16, Craig X, pushed her')."""
+        words = self.words
         for start in starts:
             if not 0 <= start - end <= 7:
                 continue  # too far for a doer, even one who says the quoted words
             gap = doc[end:start]
             # 'ROWE (14) shouted 'go back to ...'': the one who says the quoted words
-            spoken = _spoken_by(gap)
-            if spoken is not None and doc[start].lower_ in _TOLD_SUBJECTS:
+            spoken = _spoken_by(gap, words)
+            if spoken is not None and doc[start].lower_ in words.quoted_doer_words:
                 continue  # "Riley said 'dad did it with his belt'": an account of another's act
             if spoken is not None:
                 gap = spoken
@@ -786,17 +701,20 @@ class RecordReader:
                 gap = gap[1:]
             if len(gap) and gap[-1].text == "(":
                 continue  # 'Chloe X (rape crime already recorded)': a note on them, not a deed
-            if not len(gap) and doc[start].lower_ in _CRIME_NOUNS:
+            if not len(gap) and doc[start].lower_ in words.crime_nouns:
                 continue  # 'Reviewed WARD burglary': the crime of the one named, not a deed
-            if doc[start].lower_ in _YIELDING:
+            if doc[start].lower_ in words.handing_over_verbs:
                 continue  # 'Josh handed over his Samsung': the one robbed gave it up
             if all(
-                t.is_punct and t.text in "()" or t.like_num or t.lower_ in _LINKS or t.lower_ in _ADMITTING
+                (t.is_punct and t.text in "()")
+                or t.like_num
+                or t.lower_ in _LINKS
+                or t.lower_ in words.admitting_verbs
                 for t in gap
             ):
                 if (
                     _passive(gap, doc[start : start + 3])
-                    or _note_passive(doc, start)
+                    or _note_passive(doc, start, words)
                     or _thing_then_participle(doc, start)
                     # the offence words themselves start with the auxiliary ('was punched')
                     or (
@@ -808,9 +726,8 @@ class RecordReader:
                 return True
         return False
 
-    @classmethod
     def _find_doers(
-        cls,
+        self,
         docs: list[Doc],
         persons: list[list[dict[str, Any]]],
         offences: list[list[Mention]],
@@ -826,8 +743,8 @@ class RecordReader:
         for entry, doc in enumerate(docs):
             starts = offence_starts[entry]
             for r in doc.user_data.get("crimedetect.roles", []):
-                if r["kind"] in ("relative", "suspect") and cls._does(doc, r["end"], starts):
-                    doer_roles.add(_same_role(doc[r["end"] - 1].lower_))
+                if r["kind"] in ("relative", "suspect") and self._does(doc, r["end"], starts):
+                    doer_roles.add(_same_role(doc[r["end"] - 1].lower_, self.words))
         for entry, doc in enumerate(docs):
             starts = offence_starts[entry]
             roles_here = doc.user_data.get("crimedetect.roles", [])
@@ -842,7 +759,7 @@ class RecordReader:
                 )
                 if not done_to and any(
                     0 <= p["start"] - r["end"] <= 1
-                    and _same_role(doc[r["end"] - 1].lower_) in doer_roles
+                    and _same_role(doc[r["end"] - 1].lower_, self.words) in doer_roles
                     and _role_of(doc, r["end"], p["start"])
                     for r in roles_here
                 ):
@@ -850,7 +767,7 @@ class RecordReader:
                     continue
                 # 'punched by Lewis HOUGH', 'touched on the dance floor by Jamie SAVAGE'; also
                 # when the offence words take in the 'by' ('was punched by Lewis')
-                by = cls._by_before(doc, p["start"])
+                by = self._by_before(doc, p["start"])
                 if by >= 0 and any(
                     0 <= by - m.token_end <= 5 or m.token_start <= by < m.token_end for m in offences[entry]
                 ):
@@ -858,9 +775,9 @@ class RecordReader:
                     continue
                 appositive = p["start"] > 0 and doc[p["start"] - 1].text == ","
                 if (
-                    cls._does(doc, p["end"], starts, appositive)
-                    or cls._does_as_pronoun(doc, p["end"], starts, genders.get(p["key"]))
-                    or cls._sends(doc, p, starts)
+                    self._does(doc, p["end"], starts, appositive)
+                    or self._does_as_pronoun(doc, p["end"], starts, genders.get(p["key"]))
+                    or self._sends(doc, p, starts)
                 ):
                     doers.add(p["key"])
         return doers
@@ -884,8 +801,7 @@ class RecordReader:
             i -= 1
         return i if i >= 0 and doc[i].lower_ == "by" else -1
 
-    @staticmethod
-    def _sends(doc: Doc, person: dict[str, Any], starts: list[int]) -> bool:
+    def _sends(self, doc: Doc, person: dict[str, Any], starts: list[int]) -> bool:
         """A person (no reporter or victim) who sent a message whose content holds the offence
         words ('Gary MOSS has sent him a message saying your shop will burn'), or who rang the
         one it was said to and said them ('Wayne COX rang him and said ...'): its doer."""
@@ -897,8 +813,9 @@ class RecordReader:
         if i >= len(doc):
             return False
         sentence_end = _sentences(doc)[i][1]
+        words = self.words
         if (
-            doc[i].lower_ in _CALLING
+            doc[i].lower_ in words.calling_verbs
             and i + 1 < len(doc)
             and doc[i + 1].lower_ in _CALLED
             # 'him'/'her' as the one called, not 'her mum' (whom a victim tells)
@@ -908,24 +825,24 @@ class RecordReader:
             # ... and nobody else named as saying or doing it ('... and said Lee ROSS hit her')
             return any(
                 i + 1 < start < sentence_end
-                and any(t.lower_ in _CALLER_SAYS for t in doc[i + 2 : start])
+                and any(t.lower_ in words.caller_saying_words for t in doc[i + 2 : start])
                 and not any(t.is_upper and t.is_alpha and len(t) > 1 for t in doc[i + 2 : start])
                 for start in starts
             )
-        if doc[i].lower_ not in _SENDING:
+        if doc[i].lower_ not in words.sending_verbs:
             return False
         # the offence words inside the message ('saying ...', a quote), not the thing sent
         # ('Mia sent a photo of herself': she is no doer)
         return any(
             i < start < sentence_end
             and any(
-                t.lower_ in _MESSAGE_OPENERS or t.text in ("'", '"', "\u2018", "\u201c") for t in doc[i:start]
+                t.lower_ in words.message_openers or t.text in ("'", '"', "\u2018", "\u201c")
+                for t in doc[i:start]
             )
             for start in starts
         )
 
-    @classmethod
-    def _does_as_pronoun(cls, doc: Doc, end: int, starts: list[int], gender: str | None) -> bool:
+    def _does_as_pronoun(self, doc: Doc, end: int, starts: list[int], gender: str | None) -> bool:
         """A name taken up by a subject pronoun that then does the offence words ('ended it
         with Tom GREEN last summer he has been turning up ...'): only a few words that are
         no verb of telling between the name and 'he'/'she' ('Dean SMITH says he has been
@@ -933,8 +850,14 @@ class RecordReader:
         for i in range(end, min(end + 4, len(doc))):
             token = doc[i]
             if token.lower_ in _SUBJECT_GENDER:
-                return gender in (None, _SUBJECT_GENDER[token.lower_]) and cls._does(doc, i + 1, starts)
-            if token.lower_ in _RELAYING or token.lower_ in _TELLING or token.is_sent_start:
+                return gender in (None, _SUBJECT_GENDER[token.lower_]) and self._does(doc, i + 1, starts)
+            # ('that' opens what is told: grammar, not one of the telling verbs)
+            if (
+                token.lower_ in self.words.relaying_verbs
+                or token.lower_ in self.words.telling_verbs
+                or token.lower_ == "that"
+                or token.is_sent_start
+            ):
                 return False
         return False
 
@@ -1032,7 +955,9 @@ class RecordReader:
         victim ('pulled a knife on him and his mate Ryan PEEL' finds Ryan first) leaves the
         pronoun to the record's victim of its gender."""
         victim = mention.victim
-        found = _done_to_both(text, mention, victim or "", people)
+        found = _done_to_both(
+            text, mention, victim or "", people, self._done_to_both, self.words.family_sharing_surname
+        )
         if victim is None or found is None:
             return []
         obj, companion = found
@@ -1056,9 +981,8 @@ class RecordReader:
             for r in doc.user_data.get("crimedetect.roles", [])
         )
 
-    @staticmethod
     def _telling_of_others(
-        doc: Doc, persons: list[dict[str, Any]], mention: Mention, people: dict[str, _Person]
+        self, doc: Doc, persons: list[dict[str, Any]], mention: Mention, people: dict[str, _Person]
     ) -> set[str]:
         """Callers (reporters not called the victim) named in the mention's sentence before a
         telling verb ('RP Mrs X says her daughter ...') who do not put themselves among those
@@ -1072,7 +996,7 @@ class RecordReader:
             if person is None or "reporter" not in person.roles or "victim" in person.roles:
                 continue
             after_name = doc[p["end"] : min(p["end"] + 3, mention.token_start)]
-            told = next((t.i for t in after_name if t.lower_ in _RELAYING), None)
+            told = next((t.i for t in after_name if t.lower_ in self.words.relaying_verbs), None)
             if told is None:
                 continue
             gap = doc[told + 1 : mention.token_start]
@@ -1124,9 +1048,8 @@ class RecordReader:
                     return person.key
         return None
 
-    @staticmethod
     def _relaying(
-        candidates: list[dict[str, Any]], mention: Mention, people: dict[str, _Person], doc: Doc
+        self, candidates: list[dict[str, Any]], mention: Mention, people: dict[str, _Person], doc: Doc
     ) -> list[dict[str, Any]]:
         """Persons named before the offence words who tell them ('Kelsey BIRCH told her that',
         'Joanne KEMP has now told OIC that'): a relaying verb within four words of the name.
@@ -1136,7 +1059,10 @@ class RecordReader:
             for p in candidates
             if p["end"] <= mention.token_start
             and "reporter" not in people[p["key"]].roles
-            and any(t.lower_ in _RELAYING for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)])
+            and any(
+                t.lower_ in self.words.relaying_verbs
+                for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)]
+            )
         ]
 
     def _counter_allegation(
@@ -1157,7 +1083,7 @@ class RecordReader:
         said = teller["end"]
         if (
             said + 2 >= len(doc)
-            or doc[said].lower_ not in _RELAYING
+            or doc[said].lower_ not in self.words.relaying_verbs
             or not {"suspect", "professional"}.isdisjoint(teller["roles"])
             or (gender is not None and gender != _PRONOUN_GENDER.get(pronoun))
         ):
@@ -1169,7 +1095,7 @@ class RecordReader:
             if (
                 told + 1 < len(doc)
                 and doc[told].lower_ == _POSSESSIVE_OF.get(pronoun)
-                and doc[told + 1].lower_ in _PARTNER_WORDS | {"ex"}
+                and doc[told + 1].lower_ in self.words.partner_words | {"ex"}
                 and mention.token_start - (told + 2) <= 2
             ):
                 return str(teller["key"])
@@ -1262,8 +1188,7 @@ class RecordReader:
             end += 1
         return end < len(doc) and doc[end].text == ":"
 
-    @staticmethod
-    def _officer_object(mention: Mention, persons: list[dict[str, Any]], doc: Doc) -> str | None:
+    def _officer_object(self, mention: Mention, persons: list[dict[str, Any]], doc: Doc) -> str | None:
         """An officer named just after the offence words ('bit PC 2715 SHARPE', 'kicked PC Laura
         SHARPE', 'kicked out at PC 3310 BRIGGS'): an assault on a constable (104, 8S) is the
         officer's, though a professional is otherwise never a victim. The named person, else
@@ -1272,7 +1197,7 @@ class RecordReader:
         titles = doc.user_data.get(_OFFICER_AT)
         if titles is None:  # where officer titles stand, found once per doc
             strings = doc.vocab.strings
-            wanted = {strings.add(title.lower()) for title in _OFFICER_TITLES}
+            wanted = {strings.add(title.lower()) for title in self.words.officer_titles}
             titles = doc.user_data[_OFFICER_AT] = [
                 i for i, lower in enumerate(token_arrays(doc).lowers) if lower in wanted
             ]
@@ -1316,7 +1241,9 @@ class RecordReader:
             person = people.get(p["key"])
             if person is None:
                 continue
-            if "professional" in person.roles and not _done_to_named(doc, p["end"], mention.token_start):
+            if "professional" in person.roles and not _done_to_named(
+                doc, p["end"], mention.token_start, self.words
+            ):
                 continue
             # (a companion is with the victim: 'her new partner' is no suspect by that word)
             if ("suspect" in p["roles"] and "companion" not in p["roles"]) or (
@@ -1354,7 +1281,11 @@ class RecordReader:
             # 'NOLAN has slapped her and when her son Bradley tried to stop him': the words
             # name their object; a person named after is it only in apposition ('punched
             # her, his wife Jo ROOK').
-            after = [p for p in after if _only_between(doc, mention.token_end, p["start"], _APPOSITION)]
+            after = [
+                p
+                for p in after
+                if _only_between(doc, mention.token_end, p["start"], self.words.apposition_words)
+            ]
         officer = self._officer_object(mention, persons, doc)
         if officer is not None:
             return officer
@@ -1368,7 +1299,7 @@ class RecordReader:
             for p in candidates
             if p["end"] <= start
             and start - p["end"] <= 4
-            and any(t.lower_ in _RECEIVING for t in doc[p["end"] : start])
+            and any(t.lower_ in self.words.receiving_verbs for t in doc[p["end"] : start])
         ]
         if receivers:
             return max(receivers, key=lambda p: p["end"])["key"]
@@ -1419,7 +1350,7 @@ class RecordReader:
         # 'scratched the bonnet of his (RP's) car': the owner the writer names by role word
         owner = _OWNER_BY_ROLE.match(text, mention.end)
         # (not 'hit the IP's son': a person's word after it names someone else)
-        if owner and owner.group(2).lower() not in _PERSON_AFTER_POSSESSIVE:
+        if owner and owner.group(2).lower() not in self._person_after_possessive:
             role = "reporter" if owner.group(1).upper() == "RP" else "victim"
             owners = [
                 key for key, person in people.items() if role in person.roles and key not in self._doers
@@ -1462,7 +1393,7 @@ class RecordReader:
             if told:
                 return told
             at = pronouns.index(pronoun)
-            if not (at + 1 < len(pronouns) and pronouns[at + 1] in _PERSON_AFTER_POSSESSIVE):
+            if not (at + 1 < len(pronouns) and pronouns[at + 1] in self._person_after_possessive):
                 teller = self._teller_named_before(pronoun, mention, persons, people, doc)
                 if teller:
                     return teller
@@ -1477,13 +1408,13 @@ class RecordReader:
             # only by a family word before it, not the record's victim
             low = mention.sentence[0]
             mention.pronoun_by_default = victim == default and any(
-                t.lower_ in _KIN and (t.i + 1 >= len(doc) or not doc[t.i + 1].is_title)
+                t.lower_ in self.words.kin_words and (t.i + 1 >= len(doc) or not doc[t.i + 1].is_title)
                 for t in doc[low : mention.token_start]
             )
             # 'grabbed her son and threw him': a possessive before a family word names no
             # victim; the son is the one named as a victim of it elsewhere, if there is one
             at = pronouns.index(pronoun)
-            if at + 1 < len(pronouns) and pronouns[at + 1] in _PERSON_AFTER_POSSESSIVE:
+            if at + 1 < len(pronouns) and pronouns[at + 1] in self._person_after_possessive:
                 mention.pronoun_by_default = True
             return victim
         # ... nor one brought in by 'by' ('was pressured by Jay FOX into sending a naked photo')
@@ -1658,7 +1589,7 @@ class RecordReader:
             low < 1
             or low + 1 >= len(doc)
             or _SUBJECT_GENDER.get(doc[low].lower_) != _PRONOUN_GENDER.get(pronoun)
-            or doc[low + 1].lower_ not in _SHE_TELLS
+            or doc[low + 1].lower_ not in self._she_tells
         ):
             return None
         before = doc[low - 1].sent.start
@@ -1851,7 +1782,7 @@ class RecordReader:
         # of the property crimes told without naming anyone else.
         if any(_business_as_victim(doc, persons[entry]) for entry, doc in enumerate(docs)):
             organisation_offences |= _ORGANISATION_PROPERTY | {"burglary"}
-        names_children = [_may_count_children(text) for text in texts]
+        names_children = [_may_count_children(text, self.words.child_group_words) for text in texts]
 
         @cache
         def listed_children() -> list[str]:
@@ -1938,7 +1869,11 @@ class RecordReader:
                 )
             ):
                 victims = [ORGANISATION]
-            elif names_children[m.entry] and (children := _counted_children(texts[m.entry], m)):
+            elif names_children[m.entry] and (
+                children := _counted_children(
+                    texts[m.entry], m, self._counted_children, self.words.number_words
+                )
+            ):
                 victims = children
             elif code in self.per_child_codes and len(children := listed_children()) >= 2:
                 # 'MORGAN children: Jayden (9), Mia (6), Ruby (3) ... child neglect': each

@@ -275,6 +275,52 @@ class RoleRule(_Strict):
     _patterns = field_validator("patterns")(_check_patterns)
 
 
+#: One word set of ``lexicons`` (a YAML list; order and repeats do not matter).
+WordSet = frozenset[str]
+
+
+class WordLexicons(_Strict):
+    """``lexicons`` in ``victims.yaml``: the domain words the record reader (``rules.extract``)
+    tests tokens against, lower-case single words (officer titles as written, any case)."""
+
+    partner_words: WordSet
+    ex_partner_words: WordSet
+    kin_words: WordSet
+    other_person_words: WordSet
+    role_synonyms: dict[str, str]
+    family_sharing_surname: tuple[str, ...]
+    apposition_words: WordSet
+    quoted_doer_words: WordSet
+    body_parts: WordSet
+    officer_titles: WordSet
+    relaying_verbs: WordSet
+    pronoun_telling_verbs: WordSet
+    telling_verbs: WordSet
+    saying_verbs: WordSet
+    sending_verbs: WordSet
+    message_openers: WordSet
+    calling_verbs: WordSet
+    caller_saying_words: WordSet
+    receiving_verbs: WordSet
+    admitting_verbs: WordSet
+    handing_over_verbs: WordSet
+    crime_nouns: WordSet
+    how_often_words: WordSet
+    number_words: dict[str, int]
+    child_group_words: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _single_words(self) -> WordLexicons:
+        for name, value in self:
+            words = [*value.keys(), *value.values()] if name == "role_synonyms" else list(value)
+            any_case = name == "officer_titles"
+            for word in words:
+                if word.split() != [word] or (not any_case and word != word.lower()):
+                    kind = "single word" if any_case else "lower-case single word"
+                    raise ValueError(f"{name}: {word!r} is not a {kind}")
+        return self
+
+
 class VictimLexicon(_Strict):
     """``victims.yaml``: role words, and words in capitals that are not surnames."""
 
@@ -293,6 +339,8 @@ class VictimLexicon(_Strict):
     #: HOCR codes counted once per child a record lists with an age ('Jayden (9), Mia (6)'),
     #: when it lists two or more: a crime against each child, not one for the family
     per_child_codes: list[str] = Field(default_factory=list)
+    #: the words the record reader tells people and deeds apart by (kin words, verbs of telling)
+    lexicons: WordLexicons
 
     @model_validator(mode="after")
     def _unique_ids(self) -> VictimLexicon:
