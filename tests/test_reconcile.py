@@ -348,6 +348,25 @@ def test_cancellation_without_avi_is_flagged_with_avi_it_is_not() -> None:
     assert finding.type == "cancellation_unsupported"
 
 
+def test_no_misclassification_of_a_crime_cancelled_with_avi() -> None:
+    """v118ar: a crime cancelled on verifiable information records nothing, so a more
+    serious category disclosed is no misclassification of it; cancelled without AVI, it is."""
+    footage = crime(
+        "C1",
+        "violence_without_injury",
+        "Kelly MORRIS",
+        status="cancelled",
+        cancellation_reason="CCTV shows no offence took place",
+    )
+    disclosed = [disclosure("violence_with_injury", "Kelly MORRIS")]
+    assert reconcile(RECORD, disclosed, [footage]).findings == []
+    withdrawn = footage.model_copy(update={"cancellation_reason": "victim no longer wishes to proceed"})
+    assert {f.type for f in reconcile(RECORD, disclosed, [withdrawn]).findings} == {
+        "misclassified",
+        "cancellation_unsupported",
+    }
+
+
 def test_low_scores_match_but_raise_no_finding() -> None:
     weak = disclosure("burglary", score=0.2)
     flag = reconcile(RECORD, [weak], [])

@@ -692,6 +692,33 @@ def test_first_person_is_the_caller_in_a_call_takers_note_only(detector: RuleDet
     assert victims("PC 4471") == {"PC 4471"}
 
 
+@pytest.mark.parametrize(
+    ("text", "officer_is_victim"),
+    [
+        # v118ar: an account the officer relays, slipping into the teller's words, is the IP's
+        (
+            "Statement from IP Dean MOSS. He adds that once he was down the man went through my pockets.",
+            False,
+        ),
+        ("IP Amy COLE seen. She was too scared to say at the time: he put his hand up my top.", False),
+        # ... not a verb with its own object ('told me to leave'), nor the officer's own 'I explained'
+        ("Male Dean MOSS told me to go away and then pushed me in the chest.", True),
+        ("I explained he was under arrest and he then kicked me in the leg.", True),
+    ],
+)
+def test_first_person_in_an_account_an_officer_relays(
+    detector: RuleDetector, text: str, officer_is_victim: bool
+) -> None:
+    record = Record.model_validate(
+        {
+            "record_id": "X-REL",
+            "entries": [{"at": "2017-06-01T10:00:00Z", "author": "PC 4471", "text": text}],
+        }
+    )
+    victims = {c.victim for c in detector.trace([record])[0].candidates}
+    assert victims and ("PC 4471" in victims) is officer_is_victim
+
+
 def test_person_finder_titled_name_and_role_running_into_it(nlp: spacy.language.Language) -> None:
     """v114v: 'to Mr Ian X' is a person (not an address), and a role phrase whose wildcard
     takes in the first name ('thinks it's her ex Jamie X') still names that person."""

@@ -57,8 +57,9 @@ from crimedetect.validation import Regex
 
 #: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
 #: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`;
-#: 5: `not_unrecorded_beside`; 6: a rape report needing an N100 is not matched across categories.
-RECONCILE_VERSION = "reconcile-6"
+#: 5: `not_unrecorded_beside`; 6: a rape report needing an N100 is not matched across categories;
+#: 7: no misclassification of a crime cancelled with additional verifiable information.
+RECONCILE_VERSION = "reconcile-7"
 
 # --------------------------------------------------------------------------- settings
 
@@ -603,6 +604,10 @@ def reconcile(
         force_category = crime.resolved_category
         less = severity_rank(category) < severity_rank(force_category)
         reported = category not in recorded and (less or settings.report_over_classification)
+        # v118ar: a crime cancelled on additional verifiable information (footage shows no
+        # blow) records nothing, so there is no classification to fault
+        if reported and crime.status == CrimeStatus.cancelled.value:
+            reported = not judge_cancellation(crime.cancellation_reason, avi_path).supported
         # The category that should have been recorded: the disclosed one, unless the force's
         # (more serious) category was accepted above.
         should_be = category if category in recorded or reported else force_category

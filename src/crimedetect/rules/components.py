@@ -235,8 +235,9 @@ _AGE_AFTER = re.compile(
     r"|,?\s*aged\s+(\d{1,2})\b"
     # '13-year-old', '14 yr old', '9 yrs'; not '2 years ago' or '2 yrs ago'
     r"|,?\s*(\d{1,2})[\s-]*(?:(?:yrs?|years?)[\s-]*old|yrs?\b(?![\s-]*ago)|yo)\b"
-    # 'Liam HUNT, 9, was', 'Dean WEBB, 31.': a bare number between commas (or at the end)
-    r"|,\s*(\d{1,2})(?=\s*(?:[,;)]|\.(?:\s|$)|$))"
+    # 'Liam HUNT, 9, was', 'Dean WEBB, 31.': a bare number between commas (or at the end);
+    # v118aq: or before a date of birth in brackets ('Pt: Chloe X, 15 (DOB 14/08/2001)')
+    r"|,\s*(\d{1,2})(?=\s*(?:[,;)]|\.(?:\s|$)|$|\(\s*(?i:dob|d\.o\.b|born)\b))"
     # 'Josh TATE is 8 years old'
     r"|,?\s*(?:is|was)\s+(?:only\s+|just\s+)?(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
     # 'my daughter Amelia HART who is 13'

@@ -79,6 +79,45 @@ def _occasion_pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
+#: A day named where a crime is told: a date ('on Sat 20/01', 'on 21/01/2018') or else a
+#: weekday after 'on' ('on Sunday'). Language, not policy: which days count as another
+#: occasion is decided in :func:`_dated_days`.
+_DAY_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/\d{2,4})?\b")
+_DAY_NAME = re.compile(
+    r"\bon (mon|tue|wed|thu|fri|sat|sun)(?:day|s|sday|nesday|rsday|urday|\.)?\b", re.IGNORECASE
+)
+
+
+def _day_of(text: str) -> str | None:
+    """The one day a sentence names ('20/01', or 'sat' when it names no date), else None
+    (no day, or more than one)."""
+    dates = {f"{int(d)}/{int(m)}" for d, m in _DAY_DATE.findall(text)}
+    if dates:
+        return next(iter(dates)) if len(dates) == 1 else None
+    names = {n.lower() for n in _DAY_NAME.findall(text)}
+    return next(iter(names)) if len(names) == 1 else None
+
+
+def _dated_days(by_category: Mapping[str, list[Candidate]]) -> list[set[str]] | None:
+    """v118aq: crimes against one victim told in one entry, each where it is first told on a
+    day of its own ('saw him take £20 from the wallet on Sat 20/01 ... on Sun 21/01 he slapped
+    him'): separate incidents, which the principal crime rule does not fold together. Only
+    when every category is so dated and the days differ; else None."""
+    days: dict[str, str] = {}
+    for category, group in by_category.items():
+        entry = min(c.mention.entry for c in group)
+        found = {_day_of(c.sentence_text) for c in group if c.mention.entry == entry}
+        if len(found) != 1 or None in found:
+            return None
+        days[category] = found.pop() or ""
+    if len(set(days.values())) < 2:
+        return None
+    groups: dict[str, set[str]] = defaultdict(set)
+    for category, day in days.items():
+        groups[day].add(category)
+    return list(groups.values())
+
+
 def occasions(by_category: Mapping[str, list[Candidate]], settings: CountingSettings) -> list[set[str]]:
     """One victim's categories by incident (General Rule F folds within one incident only):
     a category whose mentions where it is first told are dated to an earlier day (``separate_occasion``:
@@ -87,7 +126,12 @@ def occasions(by_category: Mapping[str, list[Candidate]], settings: CountingSett
     of its own, with the undated crimes first told no earlier than it. Otherwise all the
     categories are one incident."""
     categories = set(by_category)
-    if not settings.separate_occasion or len(categories) < 2:
+    if len(categories) < 2:
+        return [categories]
+    days = _dated_days(by_category)
+    if days is not None:
+        return days
+    if not settings.separate_occasion:
         return [categories]
     pattern = _occasion_pattern(tuple(settings.separate_occasion))
     first = {category: min(c.mention.entry for c in group) for category, group in by_category.items()}
@@ -184,6 +228,26 @@ def _record_folds(
     return folded
 
 
+def _weapon_folds(
+    candidates: list[Candidate], categories: list[str], settings: CountingSettings
+) -> list[str]:
+    """``categories`` with weapons used in a crime folded into it (``weapon_used_in``): a
+    possession crime against the State whose HOCR code is listed goes to the victim of a crime
+    of a listed category told in the same entry, and into that crime."""
+    if not settings.weapon_used_in:
+        return categories
+    folded = list(categories)
+    for i, c in enumerate(candidates):
+        into = settings.weapon_used_in.get(c.hocr_code or "")
+        if c.victim != STATE or not into or categories[i] != c.category:
+            continue
+        used = [o for o in candidates if o.category in into and o.mention.entry == c.mention.entry]
+        if used:
+            c.victim, c.holder = used[0].victim, None
+            folded[i] = used[0].category
+    return folded
+
+
 def _to_robbery_of_staff(candidates: list[Candidate], settings: CountingSettings) -> None:
     """A business's property taken in a robbery of its staff ('took approx £300 from the
     till' beside 'robbed at knifepoint') is that robbery, not a theft from the business as
@@ -199,11 +263,37 @@ def _to_robbery_of_staff(candidates: list[Candidate], settings: CountingSettings
             c.victim = robbed[0]
 
 
+def _to_burglary_of_household(candidates: list[Candidate], settings: CountingSettings) -> None:
+    """v118ar: things missing from a burgled home ('jewellery box from the main bedroom
+    missing', the householder telling it by phone while the keyholder reported the break-in)
+    are that burglary, one crime per household: a theft told with or after a burglary, whose
+    victim is no victim of anything else in the record, goes to the victim of the burglary
+    told in its entry (else the first one), and is then folded into it (``subsumed_by``)."""
+    if "burglary" not in settings.subsumed_by.get("theft", []):
+        return
+    nobody = (UNKNOWN, STATE)
+    burglaries = [c for c in candidates if c.category == "burglary" and c.victim not in nobody]
+    if not burglaries:
+        return
+    first = min((c.mention.entry, c.mention.start) for c in burglaries)
+    burgled = {c.victim for c in burglaries}
+    for c in candidates:
+        # (not a theft told before any burglary: 'trailer taken from the yard ... also the
+        # workshop was broken into', another owner's)
+        if c.category != "theft" or c.victim in burgled or (c.mention.entry, c.mention.start) < first:
+            continue
+        if any(o.victim == c.victim and o.category != "theft" for o in candidates):
+            continue
+        same_entry = [b for b in burglaries if b.mention.entry == c.mention.entry]
+        c.victim = (same_entry or burglaries)[0].victim
+
+
 def count(record: Record, candidates: list[Candidate], settings: CountingSettings) -> list[Disclosure]:
     """Counted disclosures of one record, most serious first, with their decision trace."""
     if not candidates:
         return []
     _to_robbery_of_staff(candidates, settings)
+    _to_burglary_of_household(candidates, settings)
     # A mention whose victim is unknown belongs to the only named victim, if there is one;
     # else to the only named victim of its category ('assault on police' in the custody
     # entry is the officer's assault told before, not a second one). The State (drugs,
@@ -235,6 +325,7 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
         lambda: defaultdict(list)
     )
     categories = _record_folds(candidates, _sentence_folds(candidates, settings), settings)
+    categories = _weapon_folds(candidates, categories, settings)
     for c, category in zip(candidates, categories, strict=True):
         holder = (c.holder or holders[0]) if c.victim == STATE and holders else None
         by_victim[(c.victim, holder)][category].append(c)

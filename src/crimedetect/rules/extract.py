@@ -120,6 +120,11 @@ _PASSIVE_AUX = frozenset({"was", "were", "been", "being", "got", "get", "gets"})
 #: and her friend were', 'we were'): the teller is then one of them.
 _SELF_AMONG = frozenset({"he", "she", "i", "we", "us", "me"})
 
+#: Subjects by which the writer tells their own words ('I explained'), and objects after a verb
+#: of telling that name who was told rather than open an account ('told me to leave').
+_FIRST_PERSON_SUBJECTS = frozenset({"i", "we"})
+_TOLD_OBJECTS = frozenset({"me", "us", "him", "her", "them", "officers", "police", "pc", "ps"})
+
 
 def _spoken_by(gap: Any, words: WordLexicons) -> Any:
     """The part of ``gap`` (the words between a name and offence words) before a verb of
@@ -419,6 +424,35 @@ def _names_premises(doc: Doc, mention: Mention) -> bool:
     )
 
 
+#: 'owned by X', 'belongs to X', 'property is X', 'property of X': the owner named after
+_OWNED_BY = re.compile(
+    r"\b(?:(?:owned|leased|rented|hired|let)\s+(?:out\s+)?by|belongs?\s+to|belonging\s+to|"
+    r"property\s+(?:is|of)|(?:is|are)\s+the\s+property\s+of)\s+(?:the\s+)?"
+    r"(?P<owner>(?:[A-Z][\w&'-]*\s+){0,4}[A-Z][\w&'-]*)"
+)
+
+
+def _owned_by_organisation(text: str, mention: Mention, organisation_words: Collection[str]) -> bool:
+    """v118ap: damage or theft in an entry that names a business or landlord as the owner,
+    in the mention's sentence or after it ('front door kicked in ... property is Northmere
+    Homes', 'mirrors snapped off. Moped is owned by QuickBite Deliveries Ltd'): that owner
+    is the victim, not the person hurt beside it. The owner's name must carry one of
+    ``organisation_words`` (Ltd, Homes, Housing, Trust, Council); one owner per entry."""
+    owners = {
+        match.group("owner")
+        for match in _OWNED_BY.finditer(text)
+        if any(word.lower() in organisation_words for word in match.group("owner").split())
+        and match.start() >= _sentence_start(text, mention.start)
+    }
+    return len(owners) == 1
+
+
+def _sentence_start(text: str, at: int) -> int:
+    """Where the sentence holding character ``at`` begins (after the last full stop)."""
+    stop = max(text.rfind(". ", 0, at), text.rfind("! ", 0, at), text.rfind("? ", 0, at))
+    return stop + 2 if stop >= 0 else 0
+
+
 def _opens_clause(doc: Doc, start: int) -> bool:
     """A name just after a semicolon ('sending a naked photo; Connor then sent it round'):
     the subject of the clause it opens, not the one offence words before it were done to."""
@@ -442,6 +476,10 @@ def _business_as_victim(doc: Doc, persons: list[dict[str, Any]]) -> bool:
         if i < len(doc) and i > role["end"] and doc[i].is_title and i not in taken:
             return True
     return False
+
+
+#: words opening a clause of when something happened ('When Helen X came out, ...')
+_TIME_CLAUSE_OPENERS = frozenset({"when", "as", "while", "whilst", "once"})
 
 
 @dataclass
@@ -569,6 +607,8 @@ class RecordReader:
         #: (entry, sentence) of each 'no injury' ('no injuries', 'not injured') in a record whose
         #: offences are against several people
         self._uninjured: set[tuple[int, tuple[int, int]]] = set()
+        #: each victim said to be uninjured in such a record, with the last entry saying it
+        self._uninjured_victims: dict[str, int] = {}
         self._gender: dict[str, str] = {}
         self._seen: list[str] = []  # persons named in the entries before the current one
         self._offence_starts: list[list[int]] = []  # each entry's offence mentions' first tokens
@@ -895,6 +935,17 @@ class RecordReader:
                 for gender, lexicon in self.gender_words.items():
                     if any(w.rstrip(".") in lexicon for w in words):
                         said.setdefault(p["key"], set()).add(gender)
+        # v118ap: where no title or role word says it, a common first name does ('Gareth X
+        # blocked the door and was punched' in a record whose victim is Priya Y); a name
+        # used by both sexes is in neither list
+        by_name = {"female": self.words.female_first_names, "male": self.words.male_first_names}
+        for found in persons:
+            for p in found:
+                first = p["key"].split(" ", 1)[0].lower() if " " in p["key"] else ""
+                if p["key"] not in said and first:
+                    genders = {g for g, names in by_name.items() if first in names}
+                    if len(genders) == 1:
+                        said[p["key"]] = genders
         return {key: next(iter(g)) for key, g in said.items() if len(g) == 1}
 
     def _by_title_gender(self, people: dict[str, _Person], persons: list[list[dict[str, Any]]]) -> None:
@@ -920,7 +971,11 @@ class RecordReader:
         return person is not None and "reporter" in person.roles and "victim" not in person.roles
 
     def _denials(
-        self, mentions: list[Mention], persons: list[list[dict[str, Any]]], people: dict[str, _Person]
+        self,
+        mentions: list[Mention],
+        persons: list[list[dict[str, Any]]],
+        people: dict[str, _Person],
+        m_docs: list[Doc] | None = None,
     ) -> set[tuple[str, str, int]]:
         """(victim, category, entry) of offences the victim says did not happen: a negated
         mention ('he has never hit her') in a sentence that names its victim and no suspect
@@ -931,6 +986,11 @@ class RecordReader:
                 continue
             low, high = m.sentence
             named = [p for p in persons[m.entry] if low <= p["start"] < high]
+            # v118ap: ('NASH interviewed, admits pushing Carol, denies the phone': a sentence
+            # that admits something is the suspect's account, whoever it names)
+            doc = m_docs[m.entry] if m_docs else None
+            if doc is not None and any(t.lower_ in self.words.admitting_verbs for t in doc[low:high]):
+                continue
             if any(p["key"] == m.victim for p in named) and not any(
                 p["key"] in self._doers or "suspect" in people[p["key"]].roles for p in named
             ):
@@ -1047,6 +1107,23 @@ class RecordReader:
                 if test(person) and ok(person):
                     return person.key
         return None
+
+    def _relays_account(self, mention: Mention, doc: Doc) -> bool:
+        """Whether the mention's sentence, before the offence words, has a verb of telling
+        whose subject is not the writer ('He adds that', 'she was too embarrassed to say on
+        the night:'), introducing content: not one with its own object ('told me to leave and
+        pushed me', where the officer is told and pushed), nor 'I explained'."""
+        verbs = self.words.relaying_verbs | self.words.telling_verbs | self.words.account_verbs
+        low = mention.sentence[0]
+        for i in range(low, mention.token_start):
+            if doc[i].lower_ not in verbs:
+                continue
+            before = doc[i - 1].lower_ if i > low else ""
+            after = doc[i + 1].lower_ if i + 1 < len(doc) else ""
+            if before in _FIRST_PERSON_SUBJECTS or after in _TOLD_OBJECTS:
+                continue
+            return True
+        return False
 
     def _relaying(
         self, candidates: list[dict[str, Any]], mention: Mention, people: dict[str, _Person], doc: Doc
@@ -1277,6 +1354,10 @@ class RecordReader:
             and not _opens_clause(doc, p["start"])
         ]
         own = mention.text.lower().split()
+        if own[-1:] == ["with"]:
+            # 'IP Steve X, cut eyebrow, after a fight with Liam Y': the one named after 'fight
+            # with' is the other party, not who it was done to
+            after = []
         if own[-1:] in (["her"], ["him"]):
             # 'NOLAN has slapped her and when her son Bradley tried to stop him': the words
             # name their object; a person named after is it only in apposition ('punched
@@ -1331,6 +1412,11 @@ class RecordReader:
                     return key
             officer = bool(author) and str(author).upper().startswith(("PC", "DC", "PCSO", "SGT", "DS"))
             if officer and not quoted:
+                # 'Statement from IP. He adds that the male went through my pockets': an
+                # account the officer relays, slipping into the teller's own words, is the
+                # record's victim's, not the officer's
+                if default and self._relays_account(mention, doc):
+                    return default
                 return author
             # 'Joanne KEMP has now told OIC that 'he punched me'': the speaker named before.
             speaker = self._relaying(candidates, mention, people, doc) if quoted else []
@@ -1362,6 +1448,13 @@ class RecordReader:
         # ... within the offence words too ('launched a TV remote at her')
         words = window[:4] + own
         pronouns = [w.strip(".,;:!?'\"") for w in words]
+        read = [w.strip(".,;:!?'\"") for w in window]
+
+        def possesses(word: str) -> bool:
+            """'grabbed her son', 'threw stones at her kids': ``word`` (a possessive) in the
+            offence words or just after them goes on to a person word."""
+            return any(w == word and self._possessed_person_at(read, at) for at, w in enumerate(read))
+
         # 'Gemma X states Aaron hit her': in counter-allegations each party is a doer
         # somewhere; the first one the sentence names, telling it, is who it was done to
         object_pronoun = next((w for w in pronouns if w in ("her", "him")), None)
@@ -1392,8 +1485,7 @@ class RecordReader:
             told = self._object_before(pronoun, candidates, mention, people, doc, persons)
             if told:
                 return told
-            at = pronouns.index(pronoun)
-            if not (at + 1 < len(pronouns) and pronouns[at + 1] in self._person_after_possessive):
+            if not possesses(pronoun):
                 teller = self._teller_named_before(pronoun, mention, persons, people, doc)
                 if teller:
                     return teller
@@ -1404,6 +1496,15 @@ class RecordReader:
                 return sole
             named_before = self._seen + [p["key"] for p in persons if p["end"] <= mention.token_start]
             victim = self._of_pronoun_gender(pronoun, default, named_before, people)
+            # v118ap: a pronoun after 'with' ('makes me have sex with him') names the other
+            # party to the act, not the one it was done to: no one of its gender instead
+            # ... nor does 'she pushed him off' with 'she' of the default's gender: the one
+            # attacked freeing themselves (it stays with their own crime, as before)
+            at = pronouns.index(pronoun)
+            subject = doc[mention.token_start - 1].lower_ if mention.token_start > 0 else ""
+            freeing = own[-1:] == ["off"] and _SUBJECT_GENDER.get(subject, "") == self._gender.get(default)
+            if (at > 0 and pronouns[at - 1] == "with") or freeing:
+                victim = default
             # 'when RPs son came out MOSS punched him': the pronoun may be a relative named
             # only by a family word before it, not the record's victim
             low = mention.sentence[0]
@@ -1413,16 +1514,26 @@ class RecordReader:
             )
             # 'grabbed her son and threw him': a possessive before a family word names no
             # victim; the son is the one named as a victim of it elsewhere, if there is one
-            at = pronouns.index(pronoun)
-            if at + 1 < len(pronouns) and pronouns[at + 1] in self._person_after_possessive:
+            if possesses(pronoun):
                 mention.pronoun_by_default = True
             return victim
+        # 'grabbed their son', 'hit his little brother': a possessive before a family word
+        # names no victim either; the one the sentence names before, when the possessive can
+        # be theirs ('their'; 'his' of a man), is the possessor, and the relative is the one
+        # named as a victim of it elsewhere, if there is one (v118ap). ('Mrs Joan X's son
+        # slapped his mother': 'his' is the doer's, and the woman named is his mother.)
+        possessed_by = {"their": None, "his": "male"}
+        possessed = [word for word in possessed_by if possesses(word)]
         # ... nor one brought in by 'by' ('was pressured by Jay FOX into sending a naked photo')
         before = [
             p for p in candidates if p["end"] <= mention.token_start and self._by_before(doc, p["start"]) < 0
         ]
         if before:
-            return max(before, key=lambda p: p["end"])["key"]
+            key = max(before, key=lambda p: p["end"])["key"]
+            mention.pronoun_by_default = any(
+                possessed_by[word] in (None, self._gender.get(key)) for word in possessed
+            )
+            return key
         mention.victim_by_default = True
         return default
 
@@ -1473,11 +1584,29 @@ class RecordReader:
             if (mention.entry, mention.sentence) in self._uninjured:
                 injuries = [c for c in injuries if (c.entry, c.sentence) == (mention.entry, mention.sentence)]
                 serious = [c for c in serious if c.sentence == mention.sentence]
+            # v118ap: ... as does one said of the same victim elsewhere, over injuries told no
+            # later and outside the blow's sentence ('punched her husband and kicked her.
+            # Husband's eye swelling' then 'kicked her in the shin - no injury')
+            said_uninjured = self._uninjured_victims.get(mention.victim or "")
+            if said_uninjured is not None:
+                injuries = [
+                    c
+                    for c in injuries
+                    if (c.entry, c.sentence) == (mention.entry, mention.sentence) or c.entry > said_uninjured
+                ]
             if injuries or serious:
                 return "violence_with_injury", "8N", ["injury"], "injury described"
             return "violence_without_injury", rule.hocr_code, [], "no injury described"
         if judge == "threat":
             words_only = mention.has("words_only")
+            # A wish that someone else would do the harm ('someone should burn her house down
+            # with her in it', posted online) is no threat by the speaker to kill or to strike
+            # now: sent, it is malicious communications; said, no crime on its own (v118as).
+            if mention.text.lower().startswith(("should", "ought")):
+                if near("sent", "entry"):
+                    reason = "wish for harm sent (malicious communications)"
+                    return "stalking_harassment", "8R", ["sent"], reason
+                return None, None, [], "a wish that someone would do harm, no threat by the speaker"
             kill = bool(near("threat_to_kill", "sentence")) or "kill" in mention.text.lower()
             # A threat to kill in so many words ('kill', 'murder', 'cut your throat', 'put you
             # in the ground'), meant to be believed, is 3B however it came (text, voicemail);
@@ -1547,6 +1676,17 @@ class RecordReader:
             return None, None, [], "single occasion, no course of conduct"
         return rule.category, rule.hocr_code, [], "pattern"
 
+    def _possessed_person_at(self, words: Sequence[str], at: int) -> bool:
+        """Whether the possessive at ``words[at]`` goes on to a person word, past a few words
+        that only describe them ('her son', 'his little brother', 'their two kids',
+        ``kin_modifiers``): the words' object is that person, not the possessor."""
+        for word in words[at + 1 : at + 4]:
+            if word in self._person_after_possessive:
+                return True
+            if word not in self.words.kin_modifiers and not word.isdigit():
+                return False
+        return False
+
     def _sole_named_before(
         self,
         pronoun: str,
@@ -1565,7 +1705,15 @@ class RecordReader:
         if wanted is None or start < 3 or self._gender.get(default or "") == wanted:
             return None
         subject = doc[start - 1]
-        if not (subject.is_title or subject.is_upper) or doc[start - 2].lower_ != "and":
+        if not (subject.is_title or subject.is_upper):
+            return None
+        joint = doc[start - 2].lower_
+        # v118ap: ... or a clause after a comma that closes one opened by 'when' or 'as' about
+        # that person ('When Helen X came out shouting, VANCE kicked her in the shin')
+        low = mention.sentence[0]
+        if joint != "and" and not (
+            joint == "," and any(t.lower_ in _TIME_CLAUSE_OPENERS for t in doc[low : start - 2])
+        ):
             return None
         named = {p["key"] for p in candidates if p["end"] <= start - 2}
         if len(named) != 1 or default in named:
@@ -1619,8 +1767,7 @@ class RecordReader:
         }
         return next(iter(named)) if len(named) == 1 else None
 
-    @staticmethod
-    def _to_the_one_named(candidates: list[Candidate], people: dict[str, _Person]) -> None:
+    def _to_the_one_named(self, candidates: list[Candidate], people: dict[str, _Person]) -> None:
         """A mention naming nobody whose default victim was not called the IP or victim (the
         caller, a parent) is the crime of the one person named as its victim elsewhere in the
         record ('Crime now recorded s76 CCB' in a review, after the mother called about her
@@ -1640,7 +1787,17 @@ class RecordReader:
             person = people.get(c.victim)
             kind = _KIND_OF_CRIME.get(c.category, c.category)
             weak = c.mention.victim_by_default or c.mention.pronoun_by_default
-            if weak and id(c.mention) not in several and person is not None and "victim" not in person.roles:
+            # v118ap: a possessive before a family word ('punched her husband') was not done
+            # to the possessor: the one other person named as a victim of it is its object
+            others = named.get(kind, set()) - ({c.victim} if c.mention.pronoun_by_default else set())
+            # (v118ap: nor one called a victim by a job word who is also a suspect, 'searched
+            # by door supervisor Martin X')
+            if (
+                weak
+                and id(c.mention) not in several
+                and person is not None
+                and ("victim" not in person.roles or "suspect" in person.roles)
+            ):
                 # (v117v: not a loss the caller tells without naming its owner: 'RP Keith X.
                 # Shed broken into, bikes gone ... neighbour Mrs Y, shed door forced' is his
                 # burglary and hers, one per owner)
@@ -1650,8 +1807,8 @@ class RecordReader:
                     and "reporter" in person.roles
                     and "relative" not in person.roles
                 )
-                if len(named.get(kind, ())) == 1 and not own_loss:
-                    moves.append((c, next(iter(named[kind]))))
+                if len(others) == 1 and not own_loss:
+                    moves.append((c, next(iter(others))))
                 elif not c.mention.pronoun_by_default:
                     kept.add((c.mention.entry, c.mention.sentence, c.victim))
         for c, victim in moves:
@@ -1661,6 +1818,12 @@ class RecordReader:
             # (v117v; not an object pronoun's, 'grabbed her son', which points elsewhere)
             if c.mention.pronoun_by_default or (c.mention.entry, c.mention.sentence, c.victim) not in kept:
                 c.victim = victim
+                # v118ap: an assault judged injured for the one it first pointed to is no
+                # injury of one the record says was not injured ('Craig grabbed Alfie and threw
+                # him onto the sofa ... Alfie not injured', beside his mother's bleeding nose)
+                if c.category == "violence_with_injury" and victim in self._uninjured_victims:
+                    c.category, c.hocr_code = "violence_without_injury", "105A"
+                    c.cues = [cue for cue in c.cues if cue != "injury"]
 
     # ---------------------------------------------------------------- the record
     def read(self, record: Record, docs: list[Doc]) -> RecordTrace:
@@ -1749,8 +1912,12 @@ class RecordReader:
         # when a professional reported it in role (NCRS: recorded without confirmation).
         third_party = "third_party" in found_cues and "professional" not in found_cues
         unconfirmed = third_party and "victim_denies" in found_cues
+        # v118ar: ... told before the victim's last word of not confirming it; an offence first
+        # told in a later entry is the victim's own account given after all ('won't say what
+        # happened' on the first visit, the robbery told two days later)
+        last_denial = max((c["entry"] for c in record_cues if c["qualifier"] == "victim_denies"), default=-1)
         # ... nor one the victim, when traced, says did not happen (NCRS: no crime).
-        denials = self._denials(mentions, persons, people) if third_party else set()
+        denials = self._denials(mentions, persons, people, docs) if third_party else set()
         candidates: list[Candidate] = []
         dropped: list[tuple[Mention, str]] = []
         live_cues = self._live_cues(cues)
@@ -1761,6 +1928,12 @@ class RecordReader:
             if len(victims_named) >= 2
             else set()
         )
+        # ... and the last entry where each victim is said to be uninjured (v118ap)
+        self._uninjured_victims = {}
+        for c in cues:
+            if (c.entry, c.sentence) in self._uninjured and c.label == "injury" and c.victim:
+                last = self._uninjured_victims.get(c.victim, c.entry)
+                self._uninjured_victims[c.victim] = max(c.entry, last)
         # The live cues of each sentence, (cue name, cue) in order: what a candidate's
         # ``sentence_cues`` and ``own_cues`` are read from (grouped once, not per mention).
         sentence_live_cues: dict[tuple[int, tuple[int, int]], list[tuple[str, Mention]]] = {}
@@ -1842,7 +2015,12 @@ class RecordReader:
                 (victim, kind) == (m.victim, rule.category) and entry > m.entry
                 for victim, kind, entry in denials
             )
-            if (unconfirmed or denied) and rule.victim == "person" and not _own_account(texts[m.entry], m):
+            unconfirmed_here = unconfirmed and m.entry <= last_denial
+            if (
+                (unconfirmed_here or denied)
+                and rule.victim == "person"
+                and not _own_account(texts[m.entry], m)
+            ):
                 if category != "rape":
                     says = "denies" if denied else "does not confirm"
                     dropped.append((m, f"judged: third-party report the victim {says}"))
@@ -1861,6 +2039,11 @@ class RecordReader:
                     category in _ORGANISATION_PROPERTY
                     and m.victim_by_default
                     and _names_premises(docs[m.entry], m)
+                )
+                or (
+                    rule.category in _ORGANISATION_PROPERTY
+                    and category == rule.category
+                    and _owned_by_organisation(texts[m.entry], m, self.words.organisation_words)
                 )
                 or (
                     rule.category in organisation_offences

@@ -308,6 +308,20 @@ class WordLexicons(_Strict):
     how_often_words: WordSet
     number_words: dict[str, int]
     child_group_words: tuple[str, ...]
+    #: words between a possessive and a person word that only describe the person ('his
+    #: little brother', 'their eldest son'): the words' object is still that person
+    kin_modifiers: WordSet = frozenset()
+    #: common first names that say a person's gender where no title or role word does
+    #: ('Helen X came out and he kicked her': Helen, not her husband Robert X)
+    female_first_names: WordSet = frozenset()
+    male_first_names: WordSet = frozenset()
+    #: words in an owner's name that make it a business or landlord ('owned by QuickBite
+    #: Deliveries Ltd', 'property is Northmere Homes')
+    organisation_words: WordSet = frozenset()
+    #: v118ar: verbs by which an officer's entry relays someone's account ('He adds that ...',
+    #: 'too embarrassed to say on the night: ...'): a first person after them in the sentence
+    #: is the teller, not the officer writing (with relaying_verbs and telling_verbs)
+    account_verbs: WordSet = frozenset()
 
     @model_validator(mode="after")
     def _single_words(self) -> WordLexicons:
@@ -414,10 +428,15 @@ class CountingSettings(_Strict):
     #: Friday', 'two weeks ago'): such a crime, told after the ones that opened the record, is
     #: a separate incident (General Rule F folds within one incident only)
     separate_occasion: list[Regex] = Field(default_factory=list)
+    #: v118ar: HOCR code of a possession crime against the State -> categories that, told in
+    #: the same entry, take it in: the knife shown to make him hand over his trainers is the
+    #: robbery's, not also a possession crime
+    weapon_used_in: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
         tables = [self.subsumed_by, self.counted_alongside, self.clock_starts_with_folded]
+        tables.append({"other_notifiable": [c for v in self.weapon_used_in.values() for c in v]})
         tables.append({k: [f.category for f in v] for k, v in self.sentence_subsumed_by.items()})
         tables.append({k: [f.category for f in v] for k, v in self.record_subsumed_by.items()})
         for table in tables:
