@@ -190,6 +190,26 @@ def test_int8_linear_quantises_each_row_on_its_own() -> None:
     assert (alone - fp32).abs().max() < 0.02 * fp32.abs().max()
 
 
+@pytest.mark.parametrize("shape", [(32, 24, 16), (2048, 384, 1536), (17, 1536, 384)])
+def test_integer_product_is_exact_on_either_path(shape: tuple[int, int, int]) -> None:
+    """The float64 product used on CPUs without AVX-512 gives the very integers of
+    ``torch._int_mm``, including at the extremes of int8 (so scores do not depend on the CPU)."""
+    import torch
+
+    from crimedetect.model.int8 import integer_product
+
+    m, k, n = shape
+    torch.manual_seed(1)
+    a = torch.randint(-128, 128, (m, k), dtype=torch.int8)
+    b = torch.randint(-128, 128, (k, n), dtype=torch.int8)
+    a[0].fill_(-128)
+    b[:, 0].fill_(-128)  # the largest sum there is: 128 * 128 * k
+    exact = a.to(torch.int64) @ b.to(torch.int64)
+    by_float = integer_product(a, b, int_mm=False)
+    assert by_float.dtype == torch.int32 and torch.equal(by_float.to(torch.int64), exact)
+    assert torch.equal(integer_product(a, b, int_mm=True), by_float)
+
+
 def test_int8_scores_barely_depend_on_batch_mates(tiny_bundle: Path) -> None:
     """Scanned alone or beside longer, noisier records, a record's int8 scores agree to float
     noise (padding can change attention sums in the last bits); with one scale per tensor
