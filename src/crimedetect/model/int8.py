@@ -10,10 +10,19 @@ so a token's output depends on that token's input only.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 #: Marks scores of this quantisation in flags' model version.
 INT8 = "+int8row"
+
+
+@functools.cache
+def _fast_int_mm() -> bool:
+    """Whether this CPU has AVX-512, where ``torch._int_mm`` is fast (asked once, not per layer call)."""
+    import torch
+
+    return "AVX512" in torch.backends.cpu.get_cpu_capability()
 
 
 def integer_product(a: Any, b: Any, int_mm: bool | None = None) -> Any:
@@ -26,7 +35,7 @@ def integer_product(a: Any, b: Any, int_mm: bool | None = None) -> Any:
     import torch
 
     if int_mm is None:
-        int_mm = "AVX512" in torch.backends.cpu.get_cpu_capability()
+        int_mm = _fast_int_mm()
     if int_mm:
         return torch._int_mm(a, b)
     return (a.double() @ b.double()).to(torch.int32)

@@ -107,9 +107,12 @@ def _dated_days(by_category: Mapping[str, list[Candidate]]) -> list[set[str]] | 
     for category, group in by_category.items():
         entry = min(c.mention.entry for c in group)
         found = {_day_of(c.sentence_text) for c in group if c.mention.entry == entry}
-        if len(found) != 1 or None in found:
+        if len(found) != 1:
             return None
-        days[category] = found.pop() or ""
+        (day,) = found
+        if day is None:
+            return None
+        days[category] = day
     if len(set(days.values())) < 2:
         return None
     groups: dict[str, set[str]] = defaultdict(set)
