@@ -190,9 +190,11 @@ def test_int8_linear_quantises_each_row_on_its_own() -> None:
     assert (alone - fp32).abs().max() < 0.02 * fp32.abs().max()
 
 
-@pytest.mark.parametrize("shape", [(32, 24, 16), (2048, 384, 1536), (17, 1536, 384)])
+@pytest.mark.parametrize(
+    "shape", [(32, 24, 16), (2048, 384, 1536), (17, 1536, 384), (5, 1024, 8), (5, 1025, 8)]
+)
 def test_integer_product_is_exact_on_either_path(shape: tuple[int, int, int]) -> None:
-    """The float64 product used on CPUs without AVX-512 gives the very integers of
+    """The float32 products used on CPUs without AVX-512 give the very integers of
     ``torch._int_mm``, including at the extremes of int8 (so scores do not depend on the CPU)."""
     import torch
 
@@ -223,3 +225,21 @@ def test_int8_scores_barely_depend_on_batch_mates(tiny_bundle: Path) -> None:
     alone, _, _ = quantised.entry_probs([target])
     among, _, _ = quantised.entry_probs([*others, target])
     assert np.abs(among[-2:] - alone).max() < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("lengths", "batch_size", "max_tokens", "expected"),
+    [
+        ([5, 3, 9, 4], 8, 100, [[1, 3, 0, 2]]),  # one pass, shortest first
+        ([5, 3, 9, 4], 2, 100, [[1, 3], [0, 2]]),  # rows capped
+        ([10, 10, 10, 40, 40], 8, 60, [[0, 1, 2], [3], [4]]),  # padded cells capped
+        ([200, 3], 8, 64, [[1], [0]]),  # a window wider than the cap still gets a pass
+        ([], 8, 64, []),
+    ],
+)
+def test_length_batches_sort_and_cap_passes(
+    lengths: list[int], batch_size: int, max_tokens: int, expected: list[list[int]]
+) -> None:
+    from crimedetect.model.encoder import length_batches
+
+    assert length_batches(lengths, batch_size, max_tokens) == expected

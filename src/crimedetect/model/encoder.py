@@ -69,21 +69,46 @@ def pad_batch(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
     return ids, mask
 
 
+#: Padded token cells per encoder pass. A pass pads its windows to the longest one, so windows
+#: are sorted by length and cut into passes of similar length: one pass of 64 gated entries of
+#: 10 to 120 tokens padded more than it read and ran 2.6x slower (session 12, CPU).
+MAX_TOKENS_PER_PASS = 512
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int = MAX_TOKENS_PER_PASS
+) -> list[list[int]]:
+    """Indices of ``lengths`` sorted by length and cut into batches of at most ``batch_size``
+    rows and (past the first row) at most ``max_tokens`` padded cells."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        rows = len(current) + 1
+        if current and (rows > batch_size or rows * lengths[i] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
 def window_probs(model: Any, windows: Windows, pad_id: int, batch_size: int = 32) -> np.ndarray:
-    """Sigmoid probabilities per window, batched by similar length (less padding)."""
+    """Sigmoid probabilities per window, in passes of windows of similar length."""
     import torch
 
     n = len(windows.input_ids)
     out = np.zeros((n, model.config.num_labels), dtype=np.float32)
     if n == 0:
         return out
-    order = sorted(range(n), key=lambda i: len(windows.input_ids[i]))
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
+    # A GPU gains from wide passes; only a CPU is held to MAX_TOKENS_PER_PASS.
+    widest = batch_size * max(len(ids) for ids in windows.input_ids)
+    max_tokens = MAX_TOKENS_PER_PASS if device.type == "cpu" else widest
     with torch.inference_mode():
-        for start in range(0, n, batch_size):
-            chunk = order[start : start + batch_size]
+        for chunk in length_batches([len(ids) for ids in windows.input_ids], batch_size, max_tokens):
             ids, mask = pad_batch([windows.input_ids[i] for i in chunk], pad_id)
             logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             out[chunk] = torch.sigmoid(logits.float()).cpu().numpy()

@@ -25,20 +25,30 @@ def _fast_int_mm() -> bool:
     return "AVX512" in torch.backends.cpu.get_cpu_capability()
 
 
+#: Columns of an int8 product summed in one float32 product: |sum| <= 128 * 128 * 1024 = 2**24,
+#: the largest range where float32 holds every integer, so every partial sum is exact.
+FLOAT32_EXACT_COLUMNS = 1024
+
+
 def integer_product(a: Any, b: Any, int_mm: bool | None = None) -> Any:
     """The exact int32 product of two int8 matrices. ``torch._int_mm`` where the CPU has
-    AVX-512; elsewhere a float64 product, which holds every such sum exactly (|sum| <=
-    127 * 127 * K, far below 2**53) and so gives the same integers: on an AVX2-only CPU
-    ``_int_mm`` falls back to a kernel ~20x slower than float64 (session 11: 1.79 s against
-    0.08 s for 2,048 x 384 x 1,536, one thread), which made a 1,000-record demo scan take
-    15 minutes. ``int_mm`` forces a path (tests)."""
+    AVX-512; elsewhere float32 products over at most ``FLOAT32_EXACT_COLUMNS`` columns at a
+    time, in which every partial sum is an integer float32 holds exactly, so the integers are
+    the same. On an AVX2-only CPU ``_int_mm`` falls back to a kernel ~20x slower than float64
+    (session 11: 1.79 s against 0.08 s for 2,048 x 384 x 1,536, one thread), and float64 runs
+    at half float32's speed. ``int_mm`` forces a path (tests)."""
     import torch
 
     if int_mm is None:
         int_mm = _fast_int_mm()
     if int_mm:
         return torch._int_mm(a, b)
-    return (a.double() @ b.double()).to(torch.int32)
+    a, b = a.float(), b.float()
+    out = torch.zeros((a.shape[0], b.shape[1]), dtype=torch.int32)
+    for start in range(0, a.shape[1], FLOAT32_EXACT_COLUMNS):
+        stop = start + FLOAT32_EXACT_COLUMNS
+        out += (a[:, start:stop] @ b[start:stop]).to(torch.int32)
+    return out
 
 
 def _int8_linear_class() -> Any:
