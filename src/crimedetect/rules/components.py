@@ -177,8 +177,14 @@ class ContextQualifier:
         for rule_id, start, end in triggers:
             rule = self.rules[rule_id]
             if rule.scope == "record":
+                # (the direction goes with it: a ``backward`` record trigger reaches only the
+                # mentions of its own and earlier entries, see extract)
                 record_cues.append(
-                    {**self._trace(doc, rule_id, start, end), "applies_to": list(rule.applies_to)}
+                    {
+                        **self._trace(doc, rule_id, start, end),
+                        "applies_to": list(rule.applies_to),
+                        "direction": rule.direction,
+                    }
                 )
                 continue
             low, high = sentences[start] if rule.scope == "sentence" else (0, len(doc))
@@ -238,6 +244,8 @@ _AGE_AFTER = re.compile(
     # 'Liam HUNT, 9, was', 'Dean WEBB, 31.': a bare number between commas (or at the end);
     # v118aq: or before a date of birth in brackets ('Pt: Chloe X, 15 (DOB 14/08/2001)')
     r"|,\s*(\d{1,2})(?=\s*(?:[,;)]|\.(?:\s|$)|$|\(\s*(?i:dob|d\.o\.b|born)\b))"
+    # v119av: the age in brackets after a date of birth ('Pt Kayleigh X DOB 03/2003 (14y)')
+    r"|,?\s*(?i:dob|d\.o\.b\.?)[:\s]*\d{1,2}[/.-]\d{2,4}(?:[/.-]\d{2,4})?\s*\((\d{1,2})\s*(?i:y|yrs?|years?|yo)?\)"
     # 'Josh TATE is 8 years old'
     r"|,?\s*(?:is|was)\s+(?:only\s+|just\s+)?(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
     # 'my daughter Amelia HART who is 13'

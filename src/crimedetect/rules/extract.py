@@ -1999,6 +1999,12 @@ class RecordReader:
             rule = self.rules[m.rule_id]
             targets = {rule.category, rule.judge, m.rule_id}
             for cue in record_cues:
+                # v119at: a record trigger told ``backward`` is a conclusion on what was told
+                # up to then ('Accident, no offences' after the A&E visit): an offence first
+                # told in a later entry (her later account of a push down the stairs) is new
+                # information it cannot refute
+                if cue.get("direction") == "backward" and m.entry > cue["entry"]:
+                    continue
                 if self.effects.get(cue["qualifier"]) == "exclude" and (
                     not cue["applies_to"] or targets & set(cue["applies_to"])
                 ):
