@@ -56,6 +56,8 @@ _PRONOUN_GENDER = {"her": "female", "him": "male"}
 #: The possessive of the same person as an object pronoun ('his girlfriend hit him').
 _POSSESSIVE_OF = {"her": "her", "him": "his"}
 _SUBJECT_GENDER = {"she": "female", "he": "male"}
+#: Determiners before a person not named ('a male', 'another lad').
+_DETERMINERS = frozenset({"a", "an", "the", "another", "one", "this", "that", "some"})
 #: Words before a name that make it the one a doer went at ('came at Bethany', 'went for Bilal').
 _AIMED_AT = frozenset({"at", "for", "towards", "on"})
 
@@ -264,6 +266,10 @@ def _counted_children_pattern(words: WordLexicons) -> re.Pattern[str]:
 _NAME_AND_AGE = re.compile(r"\s*(?:,|and|&|\()?\s*([A-Z][a-z]+)\s*\(?(?:aged\s+)?\d{1,2}\)?")
 
 
+#: an object pronoun and 'and' inside offence words ('hit him and his sister')
+_OBJECT_AND = re.compile(r"\b(?:her|him)\s+and\s")
+
+
 def _done_to_both_pattern(family: Sequence[str]) -> re.Pattern[str]:
     """'exposed himself to Phoebe and her friend Isla', 'pulled a knife on him and his mate
     Ryan PEEL': straight after the offence words (a few words at most), the one they were
@@ -271,8 +277,10 @@ def _done_to_both_pattern(family: Sequence[str]) -> re.Pattern[str]:
     ``family``: the family words (``family_sharing_surname``) after which a first name alone
     takes the surname of the one named first ('her daughter Anaya' of Priya KAUR is Anaya KAUR)."""
     relations = "|".join(map(re.escape, family))
+    # (the words before the object are optional: matched from an object inside the offence
+    # words, 'hit him and his sister Kacey', there are none)
     return re.compile(
-        r"(?:\s+[\w']+){0,3}?\s+(?:to|at|towards|on)\s+(?P<object>her|him|[A-Z][a-z]+(?:\s+[A-Z]{2,})?)\s+and\s+"
+        r"(?:(?:\s+[\w']+){0,3}?\s+(?:to|at|towards|on)\s+)?(?P<object>her|him|[A-Z][a-z]+(?:\s+[A-Z]{2,})?)\s+and\s+"
         r"(?:her|his|their)\s+(?:\d{1,2}\s*(?:yr|year)s?[\s-]*old\s+|young\s+|little\s+|new\s+)?"
         rf"(?P<relation>{relations}|friend|mate|mum|mother|dad|father|partner|wife|husband|"
         r"girlfriend|boyfriend|colleague|cousin)\s+(?P<first>[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?\b"
@@ -292,6 +300,10 @@ def _done_to_both(
     person of the record whose first name it is, else the first name (with the victim's
     surname for a family word); None when the words name no companion."""
     match = pattern.match(text, mention.end, mention.end + 120)
+    # v119va: ... or the object inside the offence words ('hit him and his sister Kacey (7)')
+    inside = _OBJECT_AND.search(text, mention.start, mention.end)
+    if match is None and inside is not None:
+        match = pattern.match(text, inside.start(), mention.end + 120)
     if match is None:
         return None
     obj = match.group("object")
@@ -696,13 +708,18 @@ class RecordReader:
                         and not any(t.text in (".", "!", "?") for t in doc[m["end"] : i])
                     ]
                     # 'MARSH arrested', 'PIKE (s/o)': a role word just after the bare name
-                    roles += [
+                    after = [
                         m["kind"]
                         for m in doc.user_data.get("crimedetect.roles_after", [])
                         if PersonFinder._just_after(doc, i + 1, m["start"], m["end"])
                     ]
+                    roles += after
                     if "suspect" in roles:
                         people[key].roles.add("suspect")
+                    # v119va: 'Crime raised for SHAW as victim': the one the officer records it
+                    # for is a victim, though a doer in the other party's account
+                    if "victim" in after:
+                        people[key].roles.add("victim")
                     raw[entry].append(
                         {
                             "key": key,
@@ -1041,6 +1058,47 @@ class RecordReader:
             for r in doc.user_data.get("crimedetect.roles", [])
         )
 
+    def _listed_then_plural(
+        self, doc: Doc, mention: Mention, persons: list[dict[str, Any]], people: dict[str, _Person]
+    ) -> list[str]:
+        """v119va: the persons the mention's sentence lists just before it ('Ionut X (31),
+        Marian Y (27) and Florin Z (35) - disclosed that they were brought over ...'), joined
+        only by commas, 'and', '&' and ages, then spoken of as the ones it was done to ('they
+        were|are', 'they have|had been', 'them', 'their'), with no one else named between:
+        each is a victim. Empty when the sentence is not so built or one listed did it or is a
+        suspect or professional."""
+        low = mention.sentence[0]
+        named = sorted(
+            (p for p in persons if low <= p["start"] and p["end"] <= mention.token_start),
+            key=lambda p: p["start"],
+        )
+        listed: list[dict[str, Any]] = []
+        for p in reversed(named):
+            if listed and not all(
+                t.is_punct or t.like_num or t.lower_ in ("and", "&", "aged")
+                for t in doc[p["end"] : listed[0]["start"]]
+            ):
+                break
+            listed.insert(0, p)
+        keys = list(dict.fromkeys(p["key"] for p in listed))
+        if len(keys) < 2 or any(
+            key in self._doers or not people[key].roles.isdisjoint({"suspect", "professional"})
+            for key in keys
+        ):
+            return []
+        gap = doc[listed[-1]["end"] : mention.token_start]
+        for t in gap:
+            after = [w.lower_ for w in doc[t.i + 1 : t.i + 3]]
+            if t.lower_ in ("them", "their") or (
+                t.lower_ == "they"
+                and (
+                    after[:1] in (["were"], ["are"])
+                    or (after[:1] in (["have"], ["had"]) and after[1:] == ["been"])
+                )
+            ):
+                return keys
+        return []
+
     def _telling_of_others(
         self, doc: Doc, persons: list[dict[str, Any]], mention: Mention, people: dict[str, _Person]
     ) -> set[str]:
@@ -1142,46 +1200,94 @@ class RecordReader:
             )
         ]
 
+    def _told_after(self, doc: Doc, end: int, limit: int) -> int | None:
+        """The relaying verb whose subject is the person named up to token ``end``, before
+        ``limit``: straight after the name or its age ('Dean X (24), says'), or opening a
+        clause that shares the name as its subject after a comma or 'and' ('Ross X has a cut
+        lip, says'); None when there is none."""
+        for i in range(end, limit):
+            if doc[i].lower_ not in self.words.relaying_verbs:
+                continue
+            between = doc[end:i]
+            if all(t.is_punct or t.like_num for t in between) or doc[i - 1].lower_ in (",", "and"):
+                return i
+            return None
+        return None
+
     def _counter_allegation(
         self, pronoun: str, mention: Mention, persons: list[dict[str, Any]], doc: Doc
     ) -> str | None:
-        """The first person the mention's sentence names, with a telling verb ('Aaron X states')
-        when the doer is named straight after it, just before the offence words ('Gemma Y hit
-        him'), or a partner word is ('says his girlfriend has attacked him'): who it was done
-        to, even a doer elsewhere in the record (counter-allegations, one crime per victim).
-        None when the sentence is not so built, the teller is a suspect or professional by a
-        role word before the name, or of the other gender than the object pronoun."""
+        """The first person the mention's sentence names, with a telling verb ('Aaron X states',
+        'Ross X has a cut lip, says': :meth:`_told_after`), when the doer is named straight
+        after it, just before the offence words ('Gemma Y hit him'), or is a partner word ('says
+        his girlfriend has attacked him'), a subject pronoun of the other gender ('states she
+        slapped him'), a person not named ('says male in a grey top punched him'), or is named
+        after the teller's own subject pronoun ('says when he tried to stop it Craig grabbed
+        him'): who it was done to, even a doer elsewhere in the record (counter-allegations,
+        one crime per victim). None when the sentence is not so built, the teller is a suspect
+        or professional by a role word before the name, or of the other gender than the object
+        pronoun."""
         low = mention.sentence[0]
         before = [p for p in persons if low <= p["start"] and p["end"] <= mention.token_start]
         if not before:
             return None
         teller = before[0]
         gender = self._gender.get(teller["key"])
-        said = teller["end"]
+        said = self._told_after(
+            doc, teller["end"], before[1]["start"] if len(before) > 1 else mention.token_start
+        )
         if (
-            said + 2 >= len(doc)
-            or doc[said].lower_ not in self.words.relaying_verbs
+            said is None
+            or said + 2 >= len(doc)
             or not {"suspect", "professional"}.isdisjoint(teller["roles"])
             or (gender is not None and gender != _PRONOUN_GENDER.get(pronoun))
         ):
             return None
         told = said + 2 if doc[said + 1].lower_ == "that" else said + 1
         if len(before) == 1:
+            gap = doc[told : mention.token_start]
             # 'Aaron X says his girlfriend has attacked him': the doer a partner word just
             # after the verb, the offence words within two words of it
-            if (
+            partner = (
                 told + 1 < len(doc)
                 and doc[told].lower_ == _POSSESSIVE_OF.get(pronoun)
                 and doc[told + 1].lower_ in self.words.partner_words | {"ex"}
                 and mention.token_start - (told + 2) <= 2
-            ):
-                return str(teller["key"])
-            return None
+            )
+            # v119va: 'Dean states she slapped him': the other party by a subject pronoun of
+            # the other gender, the offence words within two words of it
+            other = _SUBJECT_GENDER.get(doc[told].lower_)
+            by_pronoun = other is not None and other != _PRONOUN_GENDER.get(pronoun) and len(gap) <= 3
+            # v119va: 'says male in a grey top punched him': a person not named, the offence
+            # words within six words, no comma between
+            first = told + 1 if doc[told].lower_ in _DETERMINERS else told
+            unnamed = (
+                first < mention.token_start
+                and doc[first].lower_ in self.words.unnamed_person_words
+                and len(gap) <= 6
+                and not any(t.is_punct for t in gap)
+            )
+            return str(teller["key"]) if partner or by_pronoun or unnamed else None
         doer = before[-1]
-        # the doer straight after the telling verb ('states Gemma Y hit him', 'says that')
-        if doer["key"] == teller["key"] or doer["key"] not in self._doers or doer["start"] != told:
+        if doer["key"] == teller["key"] or doer["key"] not in self._doers:
             return None
-        return str(teller["key"])
+        # the doer straight after the telling verb ('states Gemma Y hit him', 'says that')
+        if doer["start"] == told:
+            return str(teller["key"])
+        # v119va: 'Tyler says when he tried to get between them Craig grabbed him (and threw
+        # him)': the teller's own subject pronoun after the verb, then the doer named before the
+        # offence words with no other person and no punctuation between
+        if (
+            len(before) == 2
+            and mention.token_start - doer["end"] <= 10
+            and not any(t.is_punct for t in doc[doer["end"] : mention.token_start])
+            and any(
+                _SUBJECT_GENDER.get(t.lower_) == _PRONOUN_GENDER.get(pronoun)
+                for t in doc[told : doer["start"]]
+            )
+        ):
+            return str(teller["key"])
+        return None
 
     def _object_before(
         self,
@@ -2094,6 +2200,14 @@ class RecordReader:
                 # 'IP1 Aaron X 16, IP2 Kyle Y 16 ... robbed at knifepoint': offence words naming
                 # nobody, in a record that calls several people victims, were done to each
                 victims = called_victims
+            elif (
+                rule.victim == "person"
+                and (listed := self._listed_then_plural(docs[m.entry], m, persons[m.entry], people))
+                and (m.victim_by_default or m.victim in listed)
+            ):
+                # 'Ana X, Bogdan Y and Ilie Z ... they were made to work': each listed was
+                # a victim of it
+                victims = listed
             elif self._plural(docs[m.entry], m):
                 # 'he and his wife Anya X were leaving when a man shouted at them': a
                 # companion is one of the victims though 'husband' alone makes a suspect

@@ -322,6 +322,9 @@ class WordLexicons(_Strict):
     #: 'too embarrassed to say on the night: ...'): a first person after them in the sentence
     #: is the teller, not the officer writing (with relaying_verbs and telling_verbs)
     account_verbs: WordSet = frozenset()
+    #: v119va: words for a person not named ('says male in grey top punched him', 'a woman'):
+    #: an unnamed doer straight after a teller's verb, in counter-allegations
+    unnamed_person_words: WordSet = frozenset()
 
     @model_validator(mode="after")
     def _single_words(self) -> WordLexicons:
