@@ -364,6 +364,60 @@ def _owners_listed(doc: Doc, persons: list[dict[str, Any]], excluded: Collection
     return owners if len(owners) >= 2 else []
 
 
+#: Words allowed between an owner word and the owner's name ('Clio owner is Miss X', 'owned by
+#: Shane X', 'belonging to Mr Ian X', 'Keepers: Kia - Mrs X'), and possessives before a thing
+_OWNER_LINKS = frozenset({"is", "was", "by", "to", ":", "-", "the"})
+_POSSESSIVES = frozenset({"his", "her", "their"})
+
+
+def _after_owner_word(doc: Doc, start: int, words: WordLexicons) -> bool:
+    """A name starting at token ``start`` just after an owner word ('(owner Mr Kevin X)',
+    'Clio owner is Miss Abbie X', 'belonging to Ms Amy X', 'owned by Shane X')."""
+    before = start - 1
+    while before >= 0 and doc[before].lower_ in _OWNER_LINKS:
+        before -= 1
+    return before >= 0 and doc[before].lower_ in words.owner_words
+
+
+def _damage_owners(doc: Doc, persons: list[dict[str, Any]], words: WordLexicons) -> list[str]:
+    """v119po: the persons an entry names as the owner of a thing, in order: after an owner
+    word ('(owner Mr Kevin X)', 'Clio owner is Miss Abbie X', 'owned by Shane X'), before a
+    possessive and a thing ('Tom X's van', 'Mr Desmond X - 4 panels of his fence'), or in
+    brackets or after a dash straight after a thing ('Skoda (Martin X)', 'Kia - Mrs Anita X').
+    Damage told of a record whose entries name two or more owners is a crime against each
+    (one crime per victim): the neighbour's car caught by the fire, the other cars on the
+    close with tyres slashed."""
+    owners: list[str] = []
+    for p in persons:
+        start, end = p["start"], p["end"]
+        after = doc[end : min(end + 8, len(doc))]
+        stop = next((i for i, t in enumerate(after) if t.text in (".", "!", "?", ";")), len(after))
+        after = after[:stop]
+        owner = _after_owner_word(doc, start, words)
+        # 'Tom X's van', 'Mrs Denise X's Nissan Micra': a possessive, then the thing within 3 words
+        owner = owner or (
+            len(after) >= 2
+            and after[0].text in ("'s", "\u2019s", "s'")
+            and any(t.lower_ in words.owned_things for t in after[1:4])
+        )
+        # 'Mr Desmond X - approx 4 panels of his fence burnt'
+        owner = owner or (
+            len(after) >= 2
+            and after[0].text == "-"
+            and any(
+                t.lower_ in _POSSESSIVES and i + 1 < len(after) and after[i + 1].lower_ in words.owned_things
+                for i, t in enumerate(after)
+            )
+        )
+        # 'Skoda (Martin X)', 'Kia - Mrs Anita X'
+        owner = owner or (
+            start >= 2 and doc[start - 1].text in ("(", "-") and doc[start - 2].lower_ in words.owned_things
+        )
+        if owner and p["key"] not in owners:
+            owners.append(p["key"])
+    return owners
+
+
 def _may_count_children(text: str, groups: Sequence[str]) -> bool:
     """Whether an entry's text can name a group of children (:func:`_counted_children_pattern`,
     whose nouns are ``groups``): a few substring tests, so that an entry naming none needs no
@@ -821,6 +875,10 @@ class RecordReader:
                     for r in roles_here
                 ):
                     doers.add(p["key"])
+                    continue
+                # v119po: the owner of a thing is what it was done to ('Red Corsa belonging to Ms
+                # Amy X burnt out', 'ignition of Ford Focus owned by Shane X'), not its doer
+                if _after_owner_word(doc, p["start"], self.words):
                     continue
                 # 'punched by Lewis HOUGH', 'touched on the dance floor by Jamie SAVAGE'; also
                 # when the offence words take in the 'by' ('was punched by Lewis')
@@ -2078,6 +2136,17 @@ class RecordReader:
             }
             return _owners_listed(docs[entry], persons[entry], excluded)
 
+        @cache
+        def damage_owners() -> list[str]:
+            """The owners of damaged things the record names (:func:`_damage_owners`), none a
+            doer or suspect, in order, read once; empty when fewer than two."""
+            owners: list[str] = []
+            for entry, doc in enumerate(docs):
+                for key in _damage_owners(doc, persons[entry], self.words):
+                    if key not in owners and key not in self._doers and "suspect" not in people[key].roles:
+                        owners.append(key)
+            return owners if len(owners) >= 2 else []
+
         # a suspect whose age makes them a child ('Suspect Josh TATE is 8 years old'): a mark
         # only (a child suspect is no reason not to record)
         child_suspect = (
@@ -2164,6 +2233,16 @@ class RecordReader:
                 )
             ):
                 victims = [ORGANISATION]
+            elif (
+                category == "criminal_damage_arson"
+                and rule.victim == "person"
+                and (owners := damage_owners())
+                and (m.victim_by_default or m.victim in owners)
+            ):
+                # v119po: 'car well alight ... Next car parked behind also has its bumper melted.
+                # ... Clio owner is Miss Abbie X': one damage per owner the record names, and
+                # the record's default victim keeps theirs
+                victims = [*owners, *([m.victim] if m.victim and m.victim not in owners else [])]
             elif names_children[m.entry] and (
                 children := _counted_children(
                     texts[m.entry], m, self._counted_children, self.words.number_words

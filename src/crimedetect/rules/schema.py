@@ -325,6 +325,12 @@ class WordLexicons(_Strict):
     #: v119va: words for a person not named ('says male in grey top punched him', 'a woman'):
     #: an unnamed doer straight after a teller's verb, in counter-allegations
     unnamed_person_words: WordSet = frozenset()
+    #: v119po: words just before a name that make that person the owner of a damaged thing
+    #: ('(owner Mr Kevin X)', 'Clio owner is Miss Abbie X', 'belonging to Mr Ian X')
+    owner_words: WordSet = frozenset()
+    #: v119po: things a person owns that are damaged in one incident with another owner's (cars
+    #: by kind, make and model, fences, sheds): 'Tom X's van', 'Skoda (Martin X)', 'Kia - Mrs X'
+    owned_things: WordSet = frozenset()
 
     @model_validator(mode="after")
     def _single_words(self) -> WordLexicons:
