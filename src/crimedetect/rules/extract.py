@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -511,6 +511,50 @@ def _owned_by_organisation(text: str, mention: Mention, organisation_words: Coll
         and match.start() >= _sentence_start(text, mention.start)
     }
     return len(owners) == 1
+
+
+def _takes_till(doc: Doc, mention: Mention, words: WordLexicons) -> bool:
+    """v119pb: robbery words that take a business's cash where it is kept, in the words or
+    the three words after ('demanded the till', 'taken the cash tin', 'took cash from till')."""
+    window = doc[mention.token_start : min(mention.token_end + 3, len(doc))]
+    return any(t.lower_ in words.till_words for t in window)
+
+
+def _own_property_taken(texts: Sequence[str], words: WordLexicons) -> bool:
+    """v119pb: a record that tells of a person's own property taken ('grabbed Anil's own
+    phone', 'the staff member's personal mobile') or of property taken off a customer ('took
+    a phone off a customer'): beside the till's cash, a robbery of that person too."""
+    own = "|".join(sorted(words.own_property_words))
+    if not own:
+        return False
+    pattern = re.compile(
+        rf"(?:'s|\u2019s|\b(?:his|her|their))\s+(?:{own})\b|\b(?:off|from)\s+(?:a|the)\s+customer\b",
+        re.IGNORECASE,
+    )
+    return any(pattern.search(text) for text in texts)
+
+
+#: v119pb: 'Moorland Homes property', 'house is Oston Homes rental', 'council tenancy': the
+#: owner named before a word for a let home (a landlord or housing association)
+_LET_BY = re.compile(
+    r"\b(?P<owner>(?:[A-Z][\w&'-]*\s+){0,3}(?:[A-Z][\w&'-]*|council))\s+"
+    r"(?:property|rental|tenancy|house|flat)\b"
+)
+
+
+def _let_by_organisation(text: str, mention: Mention, organisation_words: Collection[str]) -> bool:
+    """v119pb: damage told in a sentence that names a landlord before the let home ('Front
+    door (Moorland Homes property, IP is tenant) has a split panel', 'glass panel in front
+    door broken (house is Oston Homes rental)'): the landlord owns the fixtures, a victim of
+    its own, not folded into an assault on the tenant. Only in the mention's own sentence
+    (a 'council house' told elsewhere is where she lives, not what was damaged)."""
+    start = _sentence_start(text, mention.start)
+    stop = text.find(". ", mention.end)
+    stop = len(text) if stop < 0 else stop
+    return any(
+        any(word.lower() in organisation_words for word in match.group("owner").split())
+        for match in _LET_BY.finditer(text, start, stop)
+    )
 
 
 def _sentence_start(text: str, at: int) -> int:
@@ -2120,6 +2164,13 @@ class RecordReader:
         if any(_business_as_victim(doc, persons[entry]) for entry, doc in enumerate(docs)):
             organisation_offences |= _ORGANISATION_PROPERTY | {"burglary"}
         names_children = [_may_count_children(text, self.words.child_group_words) for text in texts]
+        # a burglary takes in the damage done to the burgled home's door (v119pb: the
+        # landlord's door is no crime of its own there)
+        burgled = any(self.rules[m.rule_id].category == "burglary" for m in self._live_offences)
+        # a business's till robbed and a person's own property taken: the till's robbery is
+        # the business's, a victim of its own beside the person (one crime per victim)
+        own_property = _own_property_taken(texts, self.words)
+        till_robberies: list[int] = []  # the candidates that rule gave the business
 
         @cache
         def listed_children() -> list[str]:
@@ -2210,6 +2261,14 @@ class RecordReader:
                 used = [*used, "unconfirmed", "victim_denies"]
             victims = [m.victim or UNKNOWN]
             holder = None
+            till_robbery = (
+                category == "robbery"
+                and own_property
+                and rule.victim == "person"
+                and _takes_till(docs[m.entry], m, self.words)
+            )
+            if till_robbery:
+                till_robberies.append(len(candidates))
             if rule.victim == "state":
                 victims = [STATE]
                 holder = self._holder(m, persons[m.entry], people, person_victims)
@@ -2225,6 +2284,12 @@ class RecordReader:
                     rule.category in _ORGANISATION_PROPERTY
                     and category == rule.category
                     and _owned_by_organisation(texts[m.entry], m, self.words.organisation_words)
+                )
+                or till_robbery
+                or (
+                    category == rule.category == "criminal_damage_arson"
+                    and not burgled
+                    and _let_by_organisation(texts[m.entry], m, self.words.organisation_words)
                 )
                 or (
                     rule.category in organisation_offences
@@ -2341,6 +2406,17 @@ class RecordReader:
                         holder=holder,
                     )
                 )
+        # ... only when robbery words name a person robbed beside it ('handed over his
+        # iPhone'): else ('pocketed her phone' read as a theft) the till's robbery stays with
+        # the person it was given to
+        if till_robberies and not any(
+            c.category == "robbery"
+            and c.victim not in (ORGANISATION, UNKNOWN)
+            and not c.mention.victim_by_default
+            for c in candidates
+        ):
+            for i in till_robberies:
+                candidates[i] = replace(candidates[i], victim=candidates[i].mention.victim or UNKNOWN)
         self._to_the_one_named(candidates, people)
         return RecordTrace(
             mentions=mentions,

@@ -331,6 +331,12 @@ class WordLexicons(_Strict):
     #: v119po: things a person owns that are damaged in one incident with another owner's (cars
     #: by kind, make and model, fences, sheds): 'Tom X's van', 'Skoda (Martin X)', 'Kia - Mrs X'
     owned_things: WordSet = frozenset()
+    #: v119pb: a business's cash where it is kept ('took cash from the till', 'taken the cash
+    #: tin'): a robbery of it is the business's
+    till_words: WordSet = frozenset()
+    #: v119pb: words after a possessive that make a thing a person's own ('Anil's own phone',
+    #: 'her personal iPhone'), not the business's stock or cash
+    own_property_words: WordSet = frozenset()
 
     @model_validator(mode="after")
     def _single_words(self) -> WordLexicons:
