@@ -520,18 +520,25 @@ def _takes_till(doc: Doc, mention: Mention, words: WordLexicons) -> bool:
     return any(t.lower_ in words.till_words for t in window)
 
 
+@cache
+def _own_property_pattern(own_words: frozenset[str]) -> re.Pattern[str] | None:
+    """The pattern of :func:`_own_property_taken` for a lexicon's words, built once per lexicon
+    (not once per record); None when the lexicon has none."""
+    if not own_words:
+        return None
+    own = "|".join(sorted(own_words))
+    return re.compile(
+        rf"(?:'s|\u2019s|\b(?:his|her|their))\s+(?:{own})\b|\b(?:off|from)\s+(?:a|the)\s+customer\b",
+        re.IGNORECASE,
+    )
+
+
 def _own_property_taken(texts: Sequence[str], words: WordLexicons) -> bool:
     """v119pb: a record that tells of a person's own property taken ('grabbed Anil's own
     phone', 'the staff member's personal mobile') or of property taken off a customer ('took
     a phone off a customer'): beside the till's cash, a robbery of that person too."""
-    own = "|".join(sorted(words.own_property_words))
-    if not own:
-        return False
-    pattern = re.compile(
-        rf"(?:'s|\u2019s|\b(?:his|her|their))\s+(?:{own})\b|\b(?:off|from)\s+(?:a|the)\s+customer\b",
-        re.IGNORECASE,
-    )
-    return any(pattern.search(text) for text in texts)
+    pattern = _own_property_pattern(words.own_property_words)
+    return pattern is not None and any(pattern.search(text) for text in texts)
 
 
 #: v119pb: 'Moorland Homes property', 'house is Oston Homes rental', 'council tenancy': the
