@@ -20,7 +20,7 @@ out=${FORCE_OUT:-out/force-model}
 mkdir -p "$out"
 export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$(cd "$out" && pwd)/mlflow.db}
 bin=.venv/bin
-studied=(BL-A- BL-B- BL-C- BL-F- BL-G- BL-H- BL-I- BL-L- BL-M- BL-N- BL-O- BL-Q- BL-R- BL-S- BL-T- BL-U- BL-V- BL-W- BL-X- BL-Y- BL-AD- BL-AE- BL-AF- BL-AG- BL-AH- BL-AI- BL-AJ- BL-AK- BL-AL- BL-AM- BL-AN- BL-AO- BL-AP- BL-AQ- BL-AR- BL-AS- BL-AT- BL-AU- BL-AV- BL-AW-)
+studied=(BL-A- BL-B- BL-C- BL-F- BL-G- BL-H- BL-I- BL-L- BL-M- BL-N- BL-O- BL-Q- BL-R- BL-S- BL-T- BL-U- BL-V- BL-W- BL-X- BL-Y- BL-AD- BL-AE- BL-AF- BL-AG- BL-AH- BL-AI- BL-AJ- BL-AK- BL-AL- BL-AM- BL-AN- BL-AO- BL-AP- BL-AQ- BL-AR- BL-AS- BL-AT- BL-AU- BL-AV- BL-AW- BL-AX- BL-AY- BL-AZ- BL-BA-)
 stacker_fit=(BL-D- BL-E- BL-J- BL-K- BL-P-)
 started=$SECONDS
 step() { echo; echo "== $1  (t=$((SECONDS - started))s)"; }
