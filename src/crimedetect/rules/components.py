@@ -183,6 +183,7 @@ class ContextQualifier:
                     {
                         **self._trace(doc, rule_id, start, end),
                         "applies_to": list(rule.applies_to),
+                        "except_for": list(rule.except_for),
                         "direction": rule.direction,
                     }
                 )

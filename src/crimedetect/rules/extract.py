@@ -513,6 +513,34 @@ def _owned_by_organisation(text: str, mention: Mention, organisation_words: Coll
     return len(owners) == 1
 
 
+#: v120ax: a vehicle with the business that owns it in brackets straight after ('driving a
+#: works van (Harrowford Plumbing Ltd)', 'the company car (Acme Lettings)')
+_VEHICLE_OF = re.compile(
+    r"\b(?:van|car|vehicle|lorry|truck|minibus|pickup|taxi|cab)\s*\("
+    r"(?P<owner>(?:[A-Z][\w&'-]*\s+){0,4}[A-Z][\w&'-]*)\)"
+)
+#: a vehicle or one of its parts ('kicked his driver's door', 'dent to the van's wing')
+_VEHICLE_WORDS = re.compile(
+    r"\b(?:vans?|cars?|vehicles?|lorry|truck|minibus|pickup|taxi|cab|bonnet|bumper|windscreen|"
+    r"tailgate|wing mirror|(?:driver|passenger)(?:'s|\u2019s|s)?\s+(?:side\s+)?(?:door|window))\b",
+    re.IGNORECASE,
+)
+
+
+def _vehicle_of_organisation(texts: Sequence[str], organisation_words: Collection[str]) -> bool:
+    """v120ax: whether the record names one vehicle as a business's, in brackets after it
+    ('works van (Harrowford Plumbing Ltd)'; the name carrying one of ``organisation_words``):
+    damage to that vehicle is the business's, a victim of its own beside the driver hurt
+    (a 'works van' with no business named is often the sole trader's own)."""
+    owners = {
+        match.group("owner")
+        for text in texts
+        for match in _VEHICLE_OF.finditer(text)
+        if any(word.lower() in organisation_words for word in match.group("owner").split())
+    }
+    return len(owners) == 1
+
+
 def _takes_till(doc: Doc, mention: Mention, words: WordLexicons) -> bool:
     """v119pb: robbery words that take a business's cash where it is kept, in the words or
     the three words after ('demanded the till', 'taken the cash tin', 'took cash from till')."""
@@ -2177,6 +2205,8 @@ class RecordReader:
         # a business's till robbed and a person's own property taken: the till's robbery is
         # the business's, a victim of its own beside the person (one crime per victim)
         own_property = _own_property_taken(texts, self.words)
+        # a vehicle the record names as a business's: damage told of a vehicle is the business's
+        business_vehicle = _vehicle_of_organisation(texts, self.words.organisation_words)
         till_robberies: list[int] = []  # the candidates that rule gave the business
 
         @cache
@@ -2238,8 +2268,12 @@ class RecordReader:
                 # information it cannot refute
                 if cue.get("direction") == "backward" and m.entry > cue["entry"]:
                     continue
-                if self.effects.get(cue["qualifier"]) == "exclude" and (
-                    not cue["applies_to"] or targets & set(cue["applies_to"])
+                # (v120ax: a record trigger's ``except_for`` holds here as for the others: the
+                # lost property reference does not refute a pickpocket's act, `theft.stealth`)
+                if (
+                    self.effects.get(cue["qualifier"]) == "exclude"
+                    and (not cue["applies_to"] or targets & set(cue["applies_to"]))
+                    and not targets & set(cue.get("except_for", ()))
                 ):
                     m.qualifiers.append(cue)
             excluded = m.excluded_by(self.effects)
@@ -2297,6 +2331,11 @@ class RecordReader:
                     category == rule.category == "criminal_damage_arson"
                     and not burgled
                     and _let_by_organisation(texts[m.entry], m, self.words.organisation_words)
+                )
+                or (
+                    category == rule.category == "criminal_damage_arson"
+                    and business_vehicle
+                    and _VEHICLE_WORDS.search(docs[m.entry][m.sentence[0] : m.sentence[1]].text) is not None
                 )
                 or (
                     rule.category in organisation_offences
