@@ -157,6 +157,36 @@ def occasions(by_category: Mapping[str, list[Candidate]], settings: CountingSett
     return [categories - later, later]
 
 
+#: v120ba: property crimes a victim may suffer again on a later occasion, each a crime of its
+#: own (the diesel taken from the bowser last week, then again overnight).
+_REPEATABLE = frozenset({"theft", "burglary", "criminal_damage_arson"})
+_AGAIN = re.compile(r"\bagain\b", re.IGNORECASE)
+
+
+def repeat_occasions(
+    category: str, group: list[Candidate], settings: CountingSettings
+) -> list[list[Candidate]]:
+    """One victim's crime of one category (``group``, in entry order) split by occasion: a
+    property crime first told as done on an earlier day ('last week', ``separate_occasion``)
+    and told in a later entry as done again, undated ('emptied again overnight'), is two
+    crimes, the later first (the report the record answers). Otherwise one."""
+    if category not in _REPEATABLE or not settings.separate_occasion or len(group) < 2:
+        return [group]
+    pattern = _occasion_pattern(tuple(settings.separate_occasion))
+    first = group[0].mention.entry
+    if not all(pattern.search(c.sentence_text) for c in group if c.mention.entry == first):
+        return [group]
+    again = [
+        c.mention.entry
+        for c in group
+        if c.mention.entry > first and _AGAIN.search(c.sentence_text) and not pattern.search(c.sentence_text)
+    ]
+    if not again:
+        return [group]
+    split = min(again)
+    return [[c for c in group if c.mention.entry >= split], [c for c in group if c.mention.entry < split]]
+
+
 def _sentence_folds(candidates: list[Candidate], settings: CountingSettings) -> list[str]:
     """The category each candidate is counted under after sentence folds, following chains:
     when the crime a candidate folds into is itself folded in the same sentence (keys taken
@@ -346,41 +376,46 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
                 if big == category:
                     group.extend(by_category[small])
             group.sort(key=lambda c: (c.mention.entry, c.mention.start))
-            own = [c for c in group if c.category == category] or group  # never empty
-            starts_clock = set(settings.clock_starts_with_folded.get(category, [])) | {category}
-            clock = [c for c in group if c.category in starts_clock]
-            evidence: list[Evidence] = []
-            seen: set[tuple[int, int, int]] = set()
-            for c in own + [c for c in group if c.category != category]:
-                key = (c.mention.entry, c.mention.start, c.mention.end)
-                if key not in seen and len(evidence) < MAX_EVIDENCE:
-                    seen.add(key)
-                    evidence.append(
-                        Evidence(
-                            entry=c.mention.entry,
-                            start=c.mention.start,
-                            end=c.mention.end,
-                            text=c.mention.text,
-                        )
-                    )
-            best = max(own, key=lambda c: c.confidence)
-            extras: dict[str, Any] = {
-                "rule_ids": sorted({c.rule_id for c in group}),
-                "cues": sorted({cue for c in group for cue in c.cues}),
-                "hocr_code": best.hocr_code,
-                "first_entry": _first_entry(clock, settings),
-                "edition": edition.edition,
-                "folded": sorted({c.category for c in group if c.category != category}),
-            }
-            disclosures.append(
-                Disclosure(
-                    category=category,
-                    victim=None if victim == UNKNOWN else victim,
-                    score=_score(own),
-                    by=["rules"],
-                    evidence=evidence,
-                    **extras,
-                )
-            )
+            for part in repeat_occasions(category, group, settings):
+                disclosures.append(_disclosure(category, victim, part, settings, edition.edition))
     disclosures.sort(key=lambda d: (severity_rank(str(d.category)), d.victim or ""))
     return disclosures
+
+
+def _disclosure(
+    category: str,
+    victim: str,
+    group: list[Candidate],
+    settings: CountingSettings,
+    edition: str,
+) -> Disclosure:
+    """The counted crime of one victim and category from its candidates (in entry order)."""
+    own = [c for c in group if c.category == category] or group  # never empty
+    starts_clock = set(settings.clock_starts_with_folded.get(category, [])) | {category}
+    clock = [c for c in group if c.category in starts_clock]
+    evidence: list[Evidence] = []
+    seen: set[tuple[int, int, int]] = set()
+    for c in own + [c for c in group if c.category != category]:
+        key = (c.mention.entry, c.mention.start, c.mention.end)
+        if key not in seen and len(evidence) < MAX_EVIDENCE:
+            seen.add(key)
+            evidence.append(
+                Evidence(entry=c.mention.entry, start=c.mention.start, end=c.mention.end, text=c.mention.text)
+            )
+    best = max(own, key=lambda c: c.confidence)
+    extras: dict[str, Any] = {
+        "rule_ids": sorted({c.rule_id for c in group}),
+        "cues": sorted({cue for c in group for cue in c.cues}),
+        "hocr_code": best.hocr_code,
+        "first_entry": _first_entry(clock, settings),
+        "edition": edition,
+        "folded": sorted({c.category for c in group if c.category != category}),
+    }
+    return Disclosure(
+        category=category,
+        victim=None if victim == UNKNOWN else victim,
+        score=_score(own),
+        by=["rules"],
+        evidence=evidence,
+        **extras,
+    )

@@ -283,8 +283,38 @@ def _done_to_both_pattern(family: Sequence[str]) -> re.Pattern[str]:
         r"(?:(?:\s+[\w']+){0,3}?\s+(?:to|at|towards|on)\s+)?(?P<object>her|him|[A-Z][a-z]+(?:\s+[A-Z]{2,})?)\s+and\s+"
         r"(?:her|his|their)\s+(?:\d{1,2}\s*(?:yr|year)s?[\s-]*old\s+|young\s+|little\s+|new\s+)?"
         rf"(?P<relation>{relations}|friend|mate|mum|mother|dad|father|partner|wife|husband|"
-        r"girlfriend|boyfriend|colleague|cousin)\s+(?P<first>[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?\b"
+        r"girlfriend|boyfriend|colleague|cousin)(?:\s+(?P<first>[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?)?\b"
     )
+
+
+#: v120ba: the words of a threat to burn down a building (offence_patterns.yaml threat.quoted:
+#: 'burn ur barn down'), read by the threat judgement as a threat to property.
+_PROPERTY_THREAT = re.compile(
+    r"burn\b.*\b(?:barn|barns|shed|sheds|farm|farmhouse|stables|garage|caravan|shop|business|pub|van|car|cottage)"
+    r"\s+down$",
+    re.IGNORECASE,
+)
+
+#: What may follow a relation word told unnamed as a second object ('at him and his wife'):
+#: punctuation, a quote, the end, or a preposition or conjunction opening a new phrase.
+_RELATION_ENDS_OBJECT = re.compile(
+    r"""\s*(?:$|[,.;:!?'"\u2018\u2019\u201c\u201d()\-]|(?:as|when|while|in|at|on|outside|from|with|for|over|and|whenever|every|each|most|all|again|calling|saying|shouting|telling)\b)"""
+)
+
+
+def _named_by_relation(relation: str, texts: Sequence[str]) -> tuple[str, str | None] | None:
+    """v120ba: the first name (and surname) the record gives a relation told unnamed beside
+    the offence ('shouting at him and his wife ...', then 'spoke to NOWAK and wife Anna'):
+    the first '<relation> Firstname' anywhere in the record, else None."""
+    pattern = re.compile(
+        rf"\b{re.escape(relation)}\s+(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+)?"
+        r"(?P<first>(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr)\b)[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?\b"
+    )
+    for text in texts:
+        found = pattern.search(text)
+        if found:
+            return found.group("first"), found.group("surname")
+    return None
 
 
 def _done_to_both(
@@ -294,11 +324,14 @@ def _done_to_both(
     people: Mapping[str, Any],
     pattern: re.Pattern[str],
     family: Sequence[str],
+    record_texts: Sequence[str] = (),
 ) -> tuple[str, str] | None:
     """The object word and the companion named straight after the offence words beside it
     (``pattern``, of :func:`_done_to_both_pattern` with ``family``): the companion is a
     person of the record whose first name it is, else the first name (with the victim's
-    surname for a family word); None when the words name no companion."""
+    surname for a family word); None when the words name no companion. A companion told by
+    the relation word alone ('at him and his wife') takes the name the record gives that
+    relation elsewhere (``record_texts``), if any (v120ba)."""
     match = pattern.match(text, mention.end, mention.end + 120)
     # v119va: ... or the object inside the offence words ('hit him and his sister Kacey (7)')
     inside = _OBJECT_AND.search(text, mention.start, mention.end)
@@ -312,6 +345,16 @@ def _done_to_both(
     if done_to not in ("her", "him") and not any(key.split(" ", 1)[0] == done_to for key in people):
         return None
     first, surname = match.group("first"), match.group("surname")
+    if first is None:
+        # ... only where the relation ends the object ('at him and his wife, calling them ...',
+        # "at him and his wife 'go back ...'"), not the subject of what follows ('punched him and
+        # his friend tried to pull him off')
+        if not _RELATION_ENDS_OBJECT.match(text, match.end()):
+            return None
+        named = _named_by_relation(match.group("relation"), record_texts)
+        if named is None:
+            return None
+        first, surname = named
     if surname:
         return obj, f"{first} {surname}"
     known = [key for key in people if key.split(" ", 1)[0] == first]
@@ -1162,7 +1205,12 @@ class RecordReader:
         )
 
     def _both(
-        self, text: str, mention: Mention, people: dict[str, _Person], default: str | None
+        self,
+        text: str,
+        mention: Mention,
+        people: dict[str, _Person],
+        default: str | None,
+        record_texts: Sequence[str] = (),
     ) -> list[str]:
         """The one the offence words were done to and the companion named beside them
         (:func:`_done_to_both`); empty when there is no such pair. A companion read as the
@@ -1170,7 +1218,13 @@ class RecordReader:
         pronoun to the record's victim of its gender."""
         victim = mention.victim
         found = _done_to_both(
-            text, mention, victim or "", people, self._done_to_both, self.words.family_sharing_surname
+            text,
+            mention,
+            victim or "",
+            people,
+            self._done_to_both,
+            self.words.family_sharing_surname,
+            record_texts,
         )
         if victim is None or found is None:
             return []
@@ -1280,6 +1334,15 @@ class RecordReader:
 
         def ok(p: _Person) -> bool:
             return "professional" not in p.roles and not ("suspect" in p.roles and "victim" not in p.roles)
+
+        # v120ba: an officer the record itself calls the victim by full name ('Common assault
+        # recorded, victim PCSO Karen X') is the victim of offence words naming no one ('has
+        # pushed her' in the call), when no one else is called a victim. (Not one known by a
+        # bare surname: 'PC 3310 BRIGGS' is read by collar number, and 'BRIGGS' alone as the
+        # default would part one officer in two.)
+        called = [p for p in ranked if "victim" in p.roles and "suspect" not in p.roles]
+        if called and all("professional" in p.roles for p in called) and " " in called[0].key:
+            return called[0].key
 
         for test in (
             lambda p: "victim" in p.roles,
@@ -1850,6 +1913,19 @@ class RecordReader:
                     reason = "wish for harm sent (malicious communications)"
                     return "stalking_harassment", "8R", ["sent"], reason
                 return None, None, [], "a wish that someone would do harm, no threat by the speaker"
+            # v120ba: a threat to burn down a building with no one in it ('we'll burn ur barn
+            # down', "I'll come back and burn your shop down") threatens property, not violence
+            # to a person: sent, malicious communications; said, no assault (the public order
+            # rules read the words). With someone inside it is a threat to kill (cue.kill).
+            if _PROPERTY_THREAT.match(mention.text) and not near("threat_to_kill", "sentence"):
+                if near("sent", "entry"):
+                    return (
+                        "stalking_harassment",
+                        "8R",
+                        ["sent"],
+                        "threat to property sent (malicious communications)",
+                    )
+                return None, None, [], "a threat to property, no violence to a person"
             kill = bool(near("threat_to_kill", "sentence")) or "kill" in mention.text.lower()
             # A threat to kill in so many words ('kill', 'murder', 'cut your throat', 'put you
             # in the ground'), meant to be believed, is 3B however it came (text, voicemail);
@@ -2376,7 +2452,7 @@ class RecordReader:
             elif (
                 rule.victim == "person"
                 and m.victim
-                and (both := self._both(texts[m.entry], m, people, default))
+                and (both := self._both(texts[m.entry], m, people, default, texts))
             ):
                 # 'exposed himself to Phoebe and her friend Isla': both were its victims
                 victims = both
