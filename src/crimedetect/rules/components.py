@@ -250,7 +250,13 @@ _AGE_AFTER = re.compile(
     # 'Josh TATE is 8 years old'
     r"|,?\s*(?:is|was)\s+(?:only\s+|just\s+)?(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
     # 'my daughter Amelia HART who is 13'
-    r"|,?\s*who\s+is\s+(?:only\s+|just\s+)?(\d{1,2})\b(?!\s*(?:[:.]\d|am|pm|hrs|minutes|mins|days|weeks|months|miles|%)))"
+    r"|,?\s*who\s+is\s+(?:only\s+|just\s+)?(\d{1,2})\b(?!\s*(?:[:.]\d|am|pm|hrs|minutes|mins|days|weeks|months|miles|%))"
+    # v120ay: a school year before the age in a referral ('Kacper X (Y3, 7)', '(Yr 10, 15)')
+    r"|\s*\(\s*(?:Y|Yr|Year)\s*\d{1,2}\s*,\s*(\d{1,2})\s*\)"
+    # v120ay: a bare age between the name and a lower-case word ('His son Tyler X 13 has come
+    # home', 'Ava X 15 calling from'); not a time, a distance, a count of things or '5 mins ago'
+    r"|\s+(\d{1,2})(?=\s+[a-z])(?!\s+(?:am|pm|hrs?|mins?|minutes|hours?|days?|weeks?|months?|years?|yrs?"
+    r"|miles?|mph|times|x|percent|metres|meters|yards|feet|ft|children|kids|people|others|items|bags|doors|streets|houses|flats)\b))"
 )
 
 

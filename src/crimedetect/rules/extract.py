@@ -365,22 +365,35 @@ def _done_to_both(
     return obj, first
 
 
-#: A child listed by first name and age in brackets ('MORGAN children: Jayden (9), Mia (6)').
-_LISTED_CHILD = re.compile(r"\b([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\s*\((\d{1,2})\)")
+#: A child listed by first name and age in brackets ('MORGAN children: Jayden (9), Mia (6)');
+#: v120ay: or by full name ('Lacey X (5) and Mason X (3) alone'), the age maybe after a school
+#: year ('Kacper X (Y3, 7)')
+_LISTED_CHILD = re.compile(
+    r"\b([A-Z][a-z]+(?:-[A-Z][a-z]+)?)(?:\s+([A-Z]{2,}(?:-[A-Z]{2,})?))?\s*"
+    r"\((?:(?:Y|Yr|Year)\s*\d{1,2}\s*,\s*)?(\d{1,2})\)"
+)
 
 
 def _listed_children(texts: Sequence[str], not_children: Collection[str]) -> list[str]:
-    """The first names of the children (under 16) a record lists with their ages, in order,
-    none whose first name is in ``not_children`` (a doer's)."""
-    names: list[str] = []
+    """The first names (v120ay: the full names where given) of the children (under 16) a
+    record lists with their ages, in order, none whose first name is in ``not_children`` (a
+    doer's or suspect's)."""
+    names: dict[str, str] = {}  # first name -> the name (the full one where the record gives it)
     for text in texts:
         if "(" not in text:
             continue
         for match in _LISTED_CHILD.finditer(text):
-            first = match.group(1)
-            if int(match.group(2)) < 16 and first not in not_children and first not in names:
-                names.append(first)
-    return names
+            first, surname = match.group(1), match.group(2)
+            if int(match.group(3)) < 16 and first not in not_children and " " not in names.get(first, ""):
+                names[first] = f"{first} {surname}" if surname else first
+    return list(names.values())
+
+
+def _after_bracketed_age(doc: Doc, end: int) -> int:
+    """The token after an age in brackets at ``end`` ('Ava X (10) said'), else ``end``."""
+    if end + 2 < len(doc) and doc[end].text == "(" and doc[end + 1].like_num and doc[end + 2].text == ")":
+        return end + 3
+    return end
 
 
 #: Currency signs that open an amount after a name ('Mr Arthur DEAKIN £35 from his drawer').
@@ -1240,12 +1253,17 @@ class RecordReader:
             return []
         return [victim, companion]
 
-    @staticmethod
-    def _plural(doc: Doc, mention: Mention) -> bool:
-        """Whether the mention's sentence speaks of several victims ('both', 'all three')."""
+    def _plural(self, doc: Doc, mention: Mention) -> bool:
+        """Whether the mention's sentence speaks of several victims ('both', 'all three');
+        v120ay: not of several arrested or suspected ('Both males arrested for child abduction',
+        'both parents suspects')."""
         low, high = mention.sentence
         return any(
-            r["kind"] == "plural" and low <= r["start"] < high
+            r["kind"] == "plural"
+            and low <= r["start"] < high
+            and not any(
+                t.lower_ in self.words.suspected_words for t in doc[r["end"] : min(r["end"] + 2, high)]
+            )
             for r in doc.user_data.get("crimedetect.roles", [])
         )
 
@@ -1388,17 +1406,16 @@ class RecordReader:
     ) -> list[dict[str, Any]]:
         """Persons named before the offence words who tell them ('Kelsey BIRCH told her that',
         'Joanne KEMP has now told OIC that'): a relaying verb within four words of the name.
-        Never a reporter (who tells what happened to others)."""
-        return [
-            p
-            for p in candidates
-            if p["end"] <= mention.token_start
-            and "reporter" not in people[p["key"]].roles
-            and any(
-                t.lower_ in self.words.relaying_verbs
-                for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)]
-            )
-        ]
+        Never a reporter (who tells what happened to others). v120ay: an age in brackets after
+        the name is skipped ('Ava X (10) also said her brother ...')."""
+        found = []
+        for p in candidates:
+            if p["end"] > mention.token_start or "reporter" in people[p["key"]].roles:
+                continue
+            end = _after_bracketed_age(doc, p["end"])
+            if any(t.lower_ in self.words.relaying_verbs for t in doc[end : min(end + 4, mention.token_start)]):
+                found.append(p)
+        return found
 
     def _told_after(self, doc: Doc, end: int, limit: int) -> int | None:
         """The relaying verb whose subject is the person named up to token ``end``, before
@@ -2288,7 +2305,11 @@ class RecordReader:
         @cache
         def listed_children() -> list[str]:
             """The children the record lists with ages (:func:`_listed_children`), read once."""
-            return _listed_children(texts, {key.split(" ", 1)[0] for key in self._doers})
+            return _listed_children(
+                texts,
+                {key.split(" ", 1)[0] for key in self._doers}
+                | {key.split(" ", 1)[0] for key, p in people.items() if "suspect" in p.roles},
+            )
 
         @cache
         def owners_listed(entry: int) -> list[str]:

@@ -337,6 +337,9 @@ class WordLexicons(_Strict):
     #: v119pb: words after a possessive that make a thing a person's own ('Anil's own phone',
     #: 'her personal iPhone'), not the business's stock or cash
     own_property_words: WordSet = frozenset()
+    #: v120ay: words straight after a plural that make the several its doers ('Both males
+    #: arrested for child abduction', 'both parents suspects'), not its victims
+    suspected_words: WordSet = frozenset()
 
     @model_validator(mode="after")
     def _single_words(self) -> WordLexicons:
