@@ -302,6 +302,8 @@ class PersonFinder:
         self.full_name = re.compile(
             rf"\b(?:(?P<title>{titles})\.?\s+)?"
             r"(?P<first>(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?|[A-Z]\.?)\s+)?"
+            # v120az: a nickname in quotes after the first name ("Robert 'Robbie' FINCH")
+            r"(?(first)(?:['\u2018\u2019\"][A-Z][a-z]+['\u2019\"]\s+)?)"
             # 'Kacey (7) RAWLINSON': a child's age between the first name and the surname
             r"(?:\((?P<inner_age>\d{1,2})\)\s+)?"
             # O'DOWD, D'SOUZA, McGUIRE as well as KERR and SMITH-JONES

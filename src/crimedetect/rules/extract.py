@@ -82,6 +82,17 @@ _AGE_AT_THE_TIME = re.compile(
 )
 
 
+#: v120az: the possessive of the other sex from an object pronoun ('kicked her' ... 'his wound').
+_OTHER_POSSESSIVE = {"her": "his", "him": "her"}
+
+
+def _told_with_possessive(text: str, start: int, possessive: str) -> bool:
+    """Whether the words at ``start`` follow ``possessive`` straight ('his head wound'; not 'his
+    ring cut her lip')."""
+    before = text[max(0, start - 30) : start].lower().split()
+    return before[-1:] == [possessive]
+
+
 def _youngest_age_in_sentence(pattern: re.Pattern[str], text: str, mention: Mention) -> int | None:
     """The youngest age ``pattern`` finds in the mention's sentence, if any."""
     start = max(text.rfind(".", 0, mention.start) + 1, 0)
@@ -1668,6 +1679,19 @@ class RecordReader:
             and doc[low_token - 1].lower_ in _PASSIVE_AUX
             and _passive(doc[low_token - 1 : low_token], doc[low_token : low_token + 3])
         )
+        # v120az: ... the auxiliary may open the offence words themselves, after a subject pronoun
+        # or a name ('Ashley X says he was slashed with a bottle ... when he tried to pull people
+        # off PRICE': not PRICE; not 'A female who tried to help was pushed ... - Hannah X', the
+        # one named after)
+        agent_after = agent_after or (
+            mention.token_end - low_token > 1
+            and low_token > 0
+            and doc[low_token].lower_ in _PASSIVE_AUX
+            and (
+                doc[low_token - 1].lower_ in _SUBJECT_GENDER or any(p["end"] == low_token for p in candidates)
+            )
+            and _passive(doc[low_token : low_token + 1], doc[low_token + 1 : low_token + 4])
+        )
         after = [
             p
             for p in candidates
@@ -1819,6 +1843,10 @@ class RecordReader:
                 return sole
             named_before = self._seen + [p["key"] for p in persons if p["end"] <= mention.token_start]
             victim = self._of_pronoun_gender(pronoun, default, named_before, people)
+            if victim == default:
+                victim = (
+                    self._sole_of_gender_in_sentence(pronoun, candidates, mention, default, people) or victim
+                )
             # v118ap: a pronoun after 'with' ('makes me have sex with him') names the other
             # party to the act, not the one it was done to: no one of its gender instead
             # ... nor does 'she pushed him off' with 'she' of the default's gender: the one
@@ -1857,8 +1885,40 @@ class RecordReader:
                 possessed_by[word] in (None, self._gender.get(key)) for word in possessed
             )
             return key
+        if default is None:
+            teller = self._professional_teller(mention, persons, people, doc)
+            if teller is not None:
+                return teller
         mention.victim_by_default = True
         return default
+
+    def _professional_teller(
+        self, mention: Mention, persons: list[dict[str, Any]], people: dict[str, _Person], doc: Doc
+    ) -> str | None:
+        """v120az: in a record that names no one but professionals and suspects (no default
+        victim), the object pronoun of offence words told by a professional named just before
+        a relaying verb, of the pronoun's gender ('Paramedic Sarah X states male Jamie Y kicked
+        her'): the professional it was done to; else None."""
+        wanted = next(
+            (_PRONOUN_GENDER[w] for w in mention.text.lower().split() if w in _PRONOUN_GENDER), None
+        )
+        if wanted is None:
+            return None
+        low = mention.sentence[0]
+        tellers = {
+            p["key"]
+            for p in persons
+            if low <= p["start"]
+            and p["end"] <= mention.token_start
+            and "professional" in people.get(p["key"], _Person(p["key"])).roles
+            and p["key"] not in self._doers
+            and self._gender.get(p["key"]) == wanted
+            and any(
+                t.lower_ in self.words.relaying_verbs
+                for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)]
+            )
+        }
+        return next(iter(tellers)) if len(tellers) == 1 else None
 
     # ---------------------------------------------------------------- judgement
     def _live_cues(self, cues: list[Mention]) -> dict[str, list[Mention]]:
@@ -1901,7 +1961,33 @@ class RecordReader:
                 if c.victim in (None, mention.victim)
                 or (c.entry, c.sentence) == (mention.entry, mention.sentence)
             ]
-            serious = near("serious_injury", "entry")
+            # (v120az: a serious injury in the entry likewise: 'wound' of the patient's 'Head
+            # wound checked by crew', told after the paramedic's kick, is not the officer's)
+            serious = [
+                c
+                for c in near("serious_injury", "entry")
+                if c.victim in (None, mention.victim) or c.sentence == mention.sentence
+            ]
+            # v120az: an injury in the blow's entry told with the other sex's possessive is
+            # someone else's ('kicked her as she tried to check his head wound': the patient's
+            # wound, not the paramedic's); not where the pronoun is a possessive before a
+            # person word ('kicked her son ... his cut lip')
+            pronoun = next((w for w in mention.text.lower().split() if w in _OTHER_POSSESSIVE), "")
+            others = None if mention.pronoun_by_default else _OTHER_POSSESSIVE.get(pronoun)
+            if others:
+                theirs = [
+                    c
+                    for c in injuries
+                    if c.entry == mention.entry and _told_with_possessive(text, c.start, others)
+                ]
+                injuries = [c for c in injuries if c not in theirs]
+                # (the serious cue inside those words too: 'wound' of 'his head wound')
+                serious = [
+                    c
+                    for c in serious
+                    if not _told_with_possessive(text, c.start, others)
+                    and not any(o.start <= c.start and c.end <= o.end for o in theirs)
+                ]
             # ... and 'no injury' in the blow's own sentence outweighs an injury told elsewhere
             # ('HODGE shoved her into a table, no injury' after 'female with cut face')
             if (mention.entry, mention.sentence) in self._uninjured:
@@ -2057,6 +2143,39 @@ class RecordReader:
         key = next(iter(named))
         return key if self._gender.get(key) in (None, wanted) else None
 
+    def _sole_of_gender_in_sentence(
+        self,
+        pronoun: str,
+        candidates: list[dict[str, Any]],
+        mention: Mention,
+        default: str | None,
+        people: dict[str, _Person],
+    ) -> str | None:
+        """v120az: the object pronoun ('her') of offence words whose sentence names, before
+        them, exactly one person of the pronoun's gender (no suspect, doer or professional:
+        ``candidates``), when the record's victim is someone else of no known gender ('Also
+        female Nicole X from the queue states a male punched her' in a record whose first
+        victim is Jordan Y, named before as 'Male on floor'): that person; else None. A victim
+        known to be of the pronoun's gender keeps it (:meth:`_of_pronoun_gender`), and so does one
+        called the IP or victim; a reporter named there tells of someone else ('IP: Agnes X. RP
+        Mia Y states Neil launched a mug at her')."""
+        wanted = _PRONOUN_GENDER.get(pronoun)
+        if wanted is None or default is None or default in self._gender:
+            return None
+        person = people.get(default)
+        if person is None or "victim" in person.roles:
+            return None
+        named = {
+            p["key"]
+            for p in candidates
+            if p["end"] <= mention.token_start
+            and self._gender.get(p["key"]) == wanted
+            and "reporter" not in people[p["key"]].roles
+        }
+        if len(named) != 1 or default in named:
+            return None
+        return next(iter(named))
+
     def _teller_named_before(
         self,
         pronoun: str,
@@ -2145,6 +2264,18 @@ class RecordReader:
                 )
                 if len(others) == 1 and not own_loss:
                     moves.append((c, next(iter(others))))
+                elif (
+                    len(named_others := sorted(k for k in others if k)) >= 2
+                    and kind not in _PROPERTY_CRIMES
+                    and c.victim not in others
+                    and not c.mention.pronoun_by_default
+                ):
+                    # v120az: ... nor, told first naming nobody, of several named as its victims
+                    # later ('resident has punched a staff member and kicked another', then each
+                    # staff member named): one of theirs (the first named), not a crime against
+                    # the default (here the resident himself, named after)
+                    first = min(named_others, key=lambda key: people[key].order if key in people else 0)
+                    moves.append((c, first))
                 elif not c.mention.pronoun_by_default:
                     kept.add((c.mention.entry, c.mention.sentence, c.victim))
         for c, victim in moves:
