@@ -204,6 +204,8 @@ def test_counting_settings_reject_unknown_category() -> None:
         CountingSettings.model_validate(
             {"version": "1", "sentence_subsumed_by": {"theft": [{"category": "ccb"}]}}
         )
+    with pytest.raises(ValueError, match="unknown category"):
+        CountingSettings(version="1", repeat_occasion_categories=["theft", "fuel_theft"])
 
 
 # ------------------------------------------------------------------ config vs code

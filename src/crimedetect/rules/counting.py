@@ -157,29 +157,32 @@ def occasions(by_category: Mapping[str, list[Candidate]], settings: CountingSett
     return [categories - later, later]
 
 
-#: v120ba: property crimes a victim may suffer again on a later occasion, each a crime of its
-#: own (the diesel taken from the bowser last week, then again overnight).
-_REPEATABLE = frozenset({"theft", "burglary", "criminal_damage_arson"})
-_AGAIN = re.compile(r"\bagain\b", re.IGNORECASE)
-
-
 def repeat_occasions(
     category: str, group: list[Candidate], settings: CountingSettings
 ) -> list[list[Candidate]]:
     """One victim's crime of one category (``group``, in entry order) split by occasion: a
     property crime first told as done on an earlier day ('last week', ``separate_occasion``)
     and told in a later entry as done again, undated ('emptied again overnight'), is two
-    crimes, the later first (the report the record answers). Otherwise one."""
-    if category not in _REPEATABLE or not settings.separate_occasion or len(group) < 2:
+    crimes, the later first (the report the record answers). Otherwise one. The categories
+    and the words are ``repeat_occasion_categories`` and ``told_again`` in counting.yaml."""
+    if (
+        category not in settings.repeat_occasion_categories
+        or not settings.separate_occasion
+        or not settings.told_again
+        or len(group) < 2
+    ):
         return [group]
     pattern = _occasion_pattern(tuple(settings.separate_occasion))
+    told_again = _occasion_pattern(tuple(settings.told_again))
     first = group[0].mention.entry
     if not all(pattern.search(c.sentence_text) for c in group if c.mention.entry == first):
         return [group]
     again = [
         c.mention.entry
         for c in group
-        if c.mention.entry > first and _AGAIN.search(c.sentence_text) and not pattern.search(c.sentence_text)
+        if c.mention.entry > first
+        and told_again.search(c.sentence_text)
+        and not pattern.search(c.sentence_text)
     ]
     if not again:
         return [group]

@@ -298,13 +298,15 @@ def _done_to_both_pattern(family: Sequence[str]) -> re.Pattern[str]:
     )
 
 
-#: v120ba: the words of a threat to burn down a building (offence_patterns.yaml threat.quoted:
-#: 'burn ur barn down'), read by the threat judgement as a threat to property.
-_PROPERTY_THREAT = re.compile(
-    r"burn\b.*\b(?:barn|barns|shed|sheds|farm|farmhouse|stables|garage|caravan|shop|business|pub|van|car|cottage)"
-    r"\s+down$",
-    re.IGNORECASE,
-)
+@cache
+def _property_threat_pattern(burnable: frozenset[str]) -> re.Pattern[str] | None:
+    """v120ba: the words of a threat to burn down a building or thing (offence_patterns.yaml
+    threat.quoted: 'burn ur barn down'; the lexicon's ``burnable_property_words``), read by the
+    threat judgement as a threat to property; None when the lexicon has none."""
+    if not burnable:
+        return None
+    return re.compile(rf"burn\b.*\b(?:{'|'.join(sorted(burnable))})\s+down$", re.IGNORECASE)
+
 
 #: What may follow a relation word told unnamed as a second object ('at him and his wife'):
 #: punctuation, a quote, the end, or a preposition or conjunction opening a new phrase.
@@ -580,32 +582,48 @@ def _owned_by_organisation(text: str, mention: Mention, organisation_words: Coll
     return len(owners) == 1
 
 
-#: v120ax: a vehicle with the business that owns it in brackets straight after ('driving a
-#: works van (Harrowford Plumbing Ltd)', 'the company car (Acme Lettings)')
-_VEHICLE_OF = re.compile(
-    r"\b(?:van|car|vehicle|lorry|truck|minibus|pickup|taxi|cab)\s*\("
-    r"(?P<owner>(?:[A-Z][\w&'-]*\s+){0,4}[A-Z][\w&'-]*)\)"
-)
-#: a vehicle or one of its parts ('kicked his driver's door', 'dent to the van's wing')
-_VEHICLE_WORDS = re.compile(
-    r"\b(?:vans?|cars?|vehicles?|lorry|truck|minibus|pickup|taxi|cab|bonnet|bumper|windscreen|"
-    r"tailgate|wing mirror|(?:driver|passenger)(?:'s|\u2019s|s)?\s+(?:side\s+)?(?:door|window))\b",
-    re.IGNORECASE,
-)
+@cache
+def _vehicle_patterns(
+    vehicles: frozenset[str], parts: frozenset[str]
+) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """v120ax: from the lexicon's ``vehicle_words`` and ``vehicle_part_words``, built once per
+    lexicon: a vehicle with the business that owns it in brackets straight after ('driving a
+    works van (Harrowford Plumbing Ltd)', 'the company car (Acme Lettings)'), and a vehicle or
+    one of its parts ('kicked his driver's door', 'dent to the van's wing'); None when the
+    lexicon names no vehicle."""
+    if not vehicles:
+        return None
+    kinds = "|".join(sorted(vehicles))
+    owned = re.compile(rf"\b(?:{kinds})\s*\((?P<owner>(?:[A-Z][\w&'-]*\s+){{0,4}}[A-Z][\w&'-]*)\)")
+    things = "|".join(sorted({*(f"{v}s?" for v in vehicles), *parts}))
+    told = re.compile(
+        rf"\b(?:{things}|wing mirror|(?:driver|passenger)(?:'s|\u2019s|s)?\s+(?:side\s+)?(?:door|window))\b",
+        re.IGNORECASE,
+    )
+    return owned, told
 
 
-def _vehicle_of_organisation(texts: Sequence[str], organisation_words: Collection[str]) -> bool:
+def _vehicle_of_organisation(texts: Sequence[str], words: WordLexicons) -> bool:
     """v120ax: whether the record names one vehicle as a business's, in brackets after it
     ('works van (Harrowford Plumbing Ltd)'; the name carrying one of ``organisation_words``):
     damage to that vehicle is the business's, a victim of its own beside the driver hurt
     (a 'works van' with no business named is often the sole trader's own)."""
+    patterns = _vehicle_patterns(words.vehicle_words, words.vehicle_part_words)
+    if patterns is None:
+        return False
     owners = {
         match.group("owner")
         for text in texts
-        for match in _VEHICLE_OF.finditer(text)
-        if any(word.lower() in organisation_words for word in match.group("owner").split())
+        for match in patterns[0].finditer(text)
+        if any(word.lower() in words.organisation_words for word in match.group("owner").split())
     }
     return len(owners) == 1
+
+
+def _tells_of_vehicle(text: str, words: WordLexicons) -> bool:
+    """Whether ``text`` names a vehicle or one of its parts (:func:`_vehicle_patterns`)."""
+    patterns = _vehicle_patterns(words.vehicle_words, words.vehicle_part_words)
+    return patterns is not None and patterns[1].search(text) is not None
 
 
 def _takes_till(doc: Doc, mention: Mention, words: WordLexicons) -> bool:
@@ -1424,7 +1442,9 @@ class RecordReader:
             if p["end"] > mention.token_start or "reporter" in people[p["key"]].roles:
                 continue
             end = _after_bracketed_age(doc, p["end"])
-            if any(t.lower_ in self.words.relaying_verbs for t in doc[end : min(end + 4, mention.token_start)]):
+            if any(
+                t.lower_ in self.words.relaying_verbs for t in doc[end : min(end + 4, mention.token_start)]
+            ):
                 found.append(p)
         return found
 
@@ -2020,7 +2040,12 @@ class RecordReader:
             # down', "I'll come back and burn your shop down") threatens property, not violence
             # to a person: sent, malicious communications; said, no assault (the public order
             # rules read the words). With someone inside it is a threat to kill (cue.kill).
-            if _PROPERTY_THREAT.match(mention.text) and not near("threat_to_kill", "sentence"):
+            property_threat = _property_threat_pattern(self.words.burnable_property_words)
+            if (
+                property_threat is not None
+                and property_threat.match(mention.text)
+                and not near("threat_to_kill", "sentence")
+            ):
                 if near("sent", "entry"):
                     return (
                         "stalking_harassment",
@@ -2430,7 +2455,7 @@ class RecordReader:
         # the business's, a victim of its own beside the person (one crime per victim)
         own_property = _own_property_taken(texts, self.words)
         # a vehicle the record names as a business's: damage told of a vehicle is the business's
-        business_vehicle = _vehicle_of_organisation(texts, self.words.organisation_words)
+        business_vehicle = _vehicle_of_organisation(texts, self.words)
         till_robberies: list[int] = []  # the candidates that rule gave the business
 
         @cache
@@ -2563,7 +2588,7 @@ class RecordReader:
                 or (
                     category == rule.category == "criminal_damage_arson"
                     and business_vehicle
-                    and _VEHICLE_WORDS.search(docs[m.entry][m.sentence[0] : m.sentence[1]].text) is not None
+                    and _tells_of_vehicle(docs[m.entry][m.sentence[0] : m.sentence[1]].text, self.words)
                 )
                 or (
                     rule.category in organisation_offences

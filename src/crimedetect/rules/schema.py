@@ -340,6 +340,14 @@ class WordLexicons(_Strict):
     #: v120ay: words straight after a plural that make the several its doers ('Both males
     #: arrested for child abduction', 'both parents suspects'), not its victims
     suspected_words: WordSet = frozenset()
+    #: v120ax: vehicles by kind ('works van (Harrowford Plumbing Ltd)'): one named with a
+    #: business in brackets after it is the business's, and so is the damage told of it
+    vehicle_words: WordSet = frozenset()
+    #: v120ax: parts of a vehicle that tell damage to it ('kicked the bonnet')
+    vehicle_part_words: WordSet = frozenset()
+    #: v120ba: buildings and things a threat to burn down is a threat to, not to a person
+    #: ('burn ur barn down'), unless the threat is also to kill
+    burnable_property_words: WordSet = frozenset()
 
     @model_validator(mode="after")
     def _single_words(self) -> WordLexicons:
@@ -450,10 +458,16 @@ class CountingSettings(_Strict):
     #: the same entry, take it in: the knife shown to make him hand over his trainers is the
     #: robbery's, not also a possession crime
     weapon_used_in: dict[str, list[str]] = Field(default_factory=dict)
+    #: v120ba: property crimes a victim may suffer again on a later occasion, each a crime of
+    #: its own: first told on an earlier day (``separate_occasion``), then in a later entry
+    #: told as done again (``told_again``, regular expressions, case-insensitive)
+    repeat_occasion_categories: list[str] = Field(default_factory=list)
+    told_again: list[Regex] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
         tables = [self.subsumed_by, self.counted_alongside, self.clock_starts_with_folded]
+        tables.append({category: [] for category in self.repeat_occasion_categories})
         tables.append({"other_notifiable": [c for v in self.weapon_used_in.values() for c in v]})
         tables.append({k: [f.category for f in v] for k, v in self.sentence_subsumed_by.items()})
         tables.append({k: [f.category for f in v] for k, v in self.record_subsumed_by.items()})
