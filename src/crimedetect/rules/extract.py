@@ -315,14 +315,21 @@ _RELATION_ENDS_OBJECT = re.compile(
 )
 
 
+@cache
+def _relation_name_pattern(relation: str) -> re.Pattern[str]:
+    """'<relation> Firstname [SURNAME]', a title allowed between ('wife Anna', 'mother Mrs Edith
+    X'), built once per relation word."""
+    return re.compile(
+        rf"\b{re.escape(relation)}\s+(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+)?"
+        r"(?P<first>(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr)\b)[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?\b"
+    )
+
+
 def _named_by_relation(relation: str, texts: Sequence[str]) -> tuple[str, str | None] | None:
     """v120ba: the first name (and surname) the record gives a relation told unnamed beside
     the offence ('shouting at him and his wife ...', then 'spoke to NOWAK and wife Anna'):
     the first '<relation> Firstname' anywhere in the record, else None."""
-    pattern = re.compile(
-        rf"\b{re.escape(relation)}\s+(?:(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+)?"
-        r"(?P<first>(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr)\b)[A-Z][a-z]+)(?:\s+(?P<surname>[A-Z]{2,}))?\b"
-    )
+    pattern = _relation_name_pattern(relation)
     for text in texts:
         found = pattern.search(text)
         if found:
@@ -1925,19 +1932,15 @@ class RecordReader:
         if wanted is None:
             return None
         low = mention.sentence[0]
-        tellers = {
-            p["key"]
+        professionals = [
+            p
             for p in persons
             if low <= p["start"]
-            and p["end"] <= mention.token_start
             and "professional" in people.get(p["key"], _Person(p["key"])).roles
             and p["key"] not in self._doers
             and self._gender.get(p["key"]) == wanted
-            and any(
-                t.lower_ in self.words.relaying_verbs
-                for t in doc[p["end"] : min(p["end"] + 4, mention.token_start)]
-            )
-        }
+        ]
+        tellers = {p["key"] for p in self._relaying(professionals, mention, people, doc)}
         return next(iter(tellers)) if len(tellers) == 1 else None
 
     # ---------------------------------------------------------------- judgement
