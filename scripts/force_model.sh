@@ -7,7 +7,7 @@
 #
 #   1. the training records: the dev set's development part (when ../shared/data/dev exists)
 #      and the blind batches the rules were written against; never the dev held-out third
-#      or the unread blind batches (D, E, J, K, P, Z, AA, AB, AC)
+#      or the unread blind batches (D, E, J, K, P, Z, AA, AB, AC, BB, BC, BD, BE)
 #   2. fine-tune the pretrained MiniLM on them and 400 synthetic records
 #      (training/configs/handwritten.yaml; MODEL_THREADS, default 2, torch threads)
 #   3. refit its stacker on blind D, E, J, K and P (300 audited records nobody wrote rules
@@ -46,7 +46,7 @@ cat <<USE
 force model in models/handwritten-d (finished in $((SECONDS - started)) s). Scan with it:
   $bin/crimedetect scan --records R --crimes C --out flags.jsonl --model models/handwritten-d --quantize --no-model-gate
 Measure it on the other unread batches (aggregates only; docs/model.md):
-  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-Z- BL-AA- BL-AB- BL-AC-
+  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-Z- BL-AA- BL-AB- BL-AC- BL-BB- BL-BC- BL-BD- BL-BE-
   $bin/crimedetect scan --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --out $out/unread-flags.jsonl --model models/handwritten-d --quantize --no-model-gate
   $bin/python -m crimedetect.reconcile --flags $out/unread-flags.jsonl --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --audits $out/unread/audits.jsonl
 USE
