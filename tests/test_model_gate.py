@@ -164,9 +164,9 @@ def test_int8_runs_are_marked(tiny_bundle: Path) -> None:
     probs, _, _ = quantised.entry_probs([record("A", OFFENCE, ROUTINE)])
     full, _, _ = ModelBundle(tiny_bundle).entry_probs([record("A", OFFENCE, ROUTINE)])
     assert np.abs(probs - full).max() < 0.05  # int8 weights: close to fp32, not equal
-    assert Pipeline(RuleDetector(), quantised).model_version == "tiny+int8row"
+    assert Pipeline(RuleDetector(), quantised).model_version == "tiny+int8w7"
     gated = quantised.gated(EntryGate())
-    assert Pipeline(RuleDetector(), gated).model_version == f"tiny+int8row+{gated.gate.version}"
+    assert Pipeline(RuleDetector(), gated).model_version == f"tiny+int8w7+{gated.gate.version}"
 
 
 def test_int8_linear_quantises_each_row_on_its_own() -> None:
@@ -191,25 +191,48 @@ def test_int8_linear_quantises_each_row_on_its_own() -> None:
 
 
 @pytest.mark.parametrize(
-    "shape", [(32, 24, 16), (2048, 384, 1536), (17, 1536, 384), (5, 1024, 8), (5, 1025, 8)]
+    "shape", [(32, 24, 16), (2048, 384, 1536), (17, 1536, 384), (5, 2096, 8), (5, 2097, 8), (3, 4500, 7)]
 )
-def test_integer_product_is_exact_on_either_path(shape: tuple[int, int, int]) -> None:
-    """The float32 products used on CPUs without AVX-512 give the very integers of
-    ``torch._int_mm``, including at the extremes of int8 (so scores do not depend on the CPU)."""
+def test_int8_products_are_exact_on_either_path(shape: tuple[int, int, int]) -> None:
+    """oneDNN's int8 product and the float32 one give the very integers of an int64 product,
+    including at the extremes of 7-bit weights and 8-bit activations (so scores do not depend
+    on the CPU: with 8-bit weights AVX2's 16-bit pair sums saturate)."""
     import torch
 
-    from crimedetect.model.int8 import integer_product
+    from crimedetect.model.int8 import as_unsigned, float_product, onednn_available, onednn_product
 
     m, k, n = shape
     torch.manual_seed(1)
-    a = torch.randint(-128, 128, (m, k), dtype=torch.int8)
-    b = torch.randint(-128, 128, (k, n), dtype=torch.int8)
-    a[0].fill_(-128)
-    b[:, 0].fill_(-128)  # the largest sum there is: 128 * 128 * k
-    exact = a.to(torch.int64) @ b.to(torch.int64)
-    by_float = integer_product(a, b, int_mm=False)
-    assert by_float.dtype == torch.int32 and torch.equal(by_float.to(torch.int64), exact)
-    assert torch.equal(integer_product(a, b, int_mm=True), by_float)
+    a = torch.randint(-127, 128, (m, k))
+    w = torch.randint(-63, 64, (n, k), dtype=torch.int8)
+    a[0].fill_(127)
+    w[0].fill_(63)  # the largest sum there is: 127 * 63 * k
+    a[1].fill_(-127)
+    w[1].fill_(-63)
+    exact = (a @ w.t().to(torch.int64)).to(torch.float64)
+    by_float = float_product(a.float(), w.t().float().contiguous())
+    assert by_float.dtype == torch.float32 and torch.equal(by_float.double(), exact.float().double())
+    assert onednn_available()  # x86 and ARM builds of torch carry oneDNN
+    packed = torch.ops.onednn.qlinear_prepack(w, None)
+    ones, zeros = torch.ones(n), torch.zeros(n, dtype=torch.int64)
+    assert torch.equal(onednn_product(as_unsigned(a.float()), packed, ones, zeros), by_float)
+
+
+def test_int8_linear_paths_agree() -> None:
+    """A layer quantised for oneDNN and for float32 products gives the same outputs."""
+    import copy
+
+    import torch
+
+    from crimedetect.model.int8 import quantize_rowwise
+
+    torch.manual_seed(2)
+    layer = torch.nn.Sequential(torch.nn.Linear(384, 1536), torch.nn.GELU(), torch.nn.Linear(1536, 384))
+    x = torch.randn(4, 9, 384)
+    onednn = quantize_rowwise(copy.deepcopy(layer), onednn=True)
+    by_float = quantize_rowwise(copy.deepcopy(layer), onednn=False)
+    assert torch.equal(onednn(x), by_float(x))
+    assert (onednn(x) - layer(x)).abs().max() < 0.05 * layer(x).abs().max()
 
 
 def test_int8_scores_barely_depend_on_batch_mates(tiny_bundle: Path) -> None:
