@@ -126,7 +126,8 @@ def test_scans_gate_the_model_by_default(tiny_bundle: Path) -> None:
 
 
 @pytest.mark.slow
-def test_gated_scan_is_identical_across_workers(tiny_bundle: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("quantize", [False, True])
+def test_gated_scan_is_identical_across_workers(tiny_bundle: Path, tmp_path: Path, quantize: bool) -> None:
     from crimedetect.detect import Pipeline
     from crimedetect.model.bundle import ModelBundle
     from crimedetect.rules import RuleDetector
@@ -141,7 +142,7 @@ def test_gated_scan_is_identical_across_workers(tiny_bundle: Path, tmp_path: Pat
                 {"at": "2017-03-01T11:00:00Z", "text": texts[i % 4]},
             ]
             handle.write(json.dumps({"record_id": f"R-{i}", "entries": entries}) + "\n")
-    bundle = ModelBundle(tiny_bundle, gate=EntryGate())
+    bundle = ModelBundle(tiny_bundle, gate=EntryGate(), quantize=quantize)
     outputs = []
     for workers, in_workers in ((1, False), (2, False), (2, True)):
         out = tmp_path / f"w{workers}{in_workers}" / "flags.jsonl"
@@ -152,7 +153,8 @@ def test_gated_scan_is_identical_across_workers(tiny_bundle: Path, tmp_path: Pat
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
     flags = [json.loads(line) for line in outputs[0].decode().splitlines()]
-    assert {f["versions"]["model"] for f in flags} == {f"tiny+{bundle.gate.version}"}
+    int8 = "+int8w7" if quantize else ""
+    assert {f["versions"]["model"] for f in flags} == {f"tiny{int8}+{bundle.gate.version}"}
 
 
 def test_int8_runs_are_marked(tiny_bundle: Path) -> None:

@@ -472,6 +472,37 @@ def test_evaluation_scores_one_part_of_dev(
     assert {t: one[t] + other[t] for t in whole} == whole
 
 
+def test_evaluation_scores_chosen_batches(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--id-prefix`` takes several prefixes: the oracle's counts of two batches scored
+    together are those of each scored alone, added."""
+    import json
+
+    from crimedetect.reconcile import main
+
+    blind = Path(__file__).resolve().parents[1] / "data" / "blind"
+
+    def actual(*prefixes: str) -> dict[str, int]:
+        main(
+            [
+                "--oracle",
+                "--records",
+                str(blind / "records.jsonl"),
+                "--crimes",
+                str(blind / "crimes.jsonl"),
+                "--audits",
+                str(blind / "audits.jsonl"),
+                "--id-prefix",
+                *prefixes,
+            ]
+        )
+        rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        return {row["type"]: row["actual"] for row in rows}
+
+    a, c, both = actual("BL-A-"), actual("BL-C-"), actual("BL-A-", "BL-C-")
+    assert a["any_finding"] > 0 and c["any_finding"] > 0
+    assert {t: a[t] + c[t] for t in both} == both
+
+
 def test_oracle_agrees_with_every_audit_of_the_blind_set() -> None:
     """The bundled blind set (data/blind) is labelled consistently with reconcile: its audits'
     own disclosures give exactly the recording failures the audits establish."""

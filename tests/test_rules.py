@@ -557,13 +557,16 @@ def test_rules_beat_keywords_on_dev(dev_dir: Path) -> None:
     assert results["rules"]["all"].micro()[2] > results["keyword"]["all"].micro()[2]
 
 
-def test_quality_scores_one_batch_and_prints_one_part(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("prefixes", "n"), [(["BL-A-"], 50), (["BL-A-", "BL-C-"], 110)])
+def test_quality_scores_chosen_batches_and_prints_one_part(
+    prefixes: list[str], n: int, capsys: pytest.CaptureFixture[str]
+) -> None:
     from crimedetect.rules.quality import main
 
     blind = Path(__file__).resolve().parents[1] / "data" / "blind"
-    main(["--dev", str(blind), "--id-prefix", "BL-A-", "--part", "all"])
+    main(["--dev", str(blind), "--id-prefix", *prefixes, "--part", "all"])
     out = capsys.readouterr().out
-    assert "### all (50 records)" in out
+    assert f"### all ({n} records)" in out
     assert "### development" not in out and "### held_out" not in out
 
 

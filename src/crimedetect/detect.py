@@ -52,7 +52,7 @@ class Pipeline:
 
     @property
     def model_version(self) -> str | None:
-        """The bundle's version plus its ``run_settings`` (``+int8row`` when it runs quantised,
+        """The bundle's version plus its ``run_settings`` (``+int8w7`` when it runs quantised,
         ``+gate-...`` when an entry gate chooses what the encoder reads: scores differ); a
         bundle without them is marked ``+int8`` when quantised."""
         if self.bundle is None:

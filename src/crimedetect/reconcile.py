@@ -903,7 +903,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "written against the development part; the held-out part stays unread)",
     )
     parser.add_argument(
-        "--id-prefix", default="", help="score only records whose id starts with this (e.g. BL-B-)"
+        "--id-prefix",
+        nargs="*",
+        default=[],
+        help="score only records whose id starts with one of these (e.g. BL-B- BL-C-)",
     )
     args = parser.parse_args(argv)
     records = load_all(args.records, "records")
@@ -913,7 +916,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from crimedetect.rules.quality import part
 
         def kept(record_id: str) -> bool:
-            return record_id.startswith(args.id_prefix) and args.part in ("all", part(record_id))
+            prefixed = record_id.startswith(tuple(args.id_prefix or [""]))
+            return prefixed and args.part in ("all", part(record_id))
 
         records = [r for r in records if kept(r.record_id)]
         audits = [a for a in audits if kept(a.record_id)]

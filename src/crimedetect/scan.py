@@ -322,8 +322,8 @@ def build_pipeline(
 ) -> Pipeline:
     """The detection pipeline: rules, plus the model at ``model_uri`` or the registered
     champion (when there is one and ``rules_only`` is off); ``quantize`` runs the model with
-    int8 weights and per-token int8 activations (CPU, about twice as fast; its version is
-    marked ``+int8row``);
+    7-bit weights and per-token int8 activations (CPU, about twice as fast; its version is
+    marked ``+int8w7``);
     ``model_gate`` (True, the default, or a gate file) lets the encoder read only the entries
     the entry gate opens (:mod:`crimedetect.model.gate`; version marked ``+gate-...``);
     False reads every entry."""

@@ -160,15 +160,16 @@ def n100_report(disclosure: Disclosure, settings: ReconcileSettings) -> bool:
 
 
 def run(
-    dev_dir: Path, config_path: str | None = None, id_prefix: str = ""
+    dev_dir: Path, config_path: str | None = None, id_prefix: str | Sequence[str] = ""
 ) -> tuple[dict[str, dict[str, Scores]], list[Record]]:
     """Rules and keyword baseline on a labelled directory (records.jsonl, audits.jsonl),
-    on the records whose id starts with ``id_prefix`` (all by default)."""
+    on the records whose id starts with ``id_prefix`` (one prefix or several; all by default)."""
+    prefixes = (id_prefix,) if isinstance(id_prefix, str) else tuple(id_prefix) or ("",)
     from crimedetect.io import load_all
     from crimedetect.rules import RuleDetector, keyword_baseline
 
     records: list[Record] = [
-        r for r in load_all(dev_dir / "records.jsonl", "records") if r.record_id.startswith(id_prefix)
+        r for r in load_all(dev_dir / "records.jsonl", "records") if r.record_id.startswith(prefixes)
     ]
     audits = {a.record_id: a for a in load_all(dev_dir / "audits.jsonl", "audits")}
     from crimedetect.reconcile import load_settings
@@ -195,7 +196,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--config", default=None)
     parser.add_argument("--json", action="store_true", help="print micro scores as JSON too")
     parser.add_argument(
-        "--id-prefix", default="", help="score only records whose id starts with this (e.g. BL-B-)"
+        "--id-prefix",
+        nargs="*",
+        default=[],
+        help="score only records whose id starts with one of these (e.g. BL-B- BL-C-)",
     )
     parser.add_argument(
         "--part",
