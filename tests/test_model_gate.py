@@ -214,7 +214,10 @@ def test_int8_products_are_exact_on_either_path(shape: tuple[int, int, int]) -> 
     exact = (a @ w.t().to(torch.int64)).to(torch.float64)
     by_float = float_product(a.float(), w.t().float().contiguous())
     assert by_float.dtype == torch.float32 and torch.equal(by_float.double(), exact.float().double())
+    state = torch.random.get_rng_state()
+    onednn_available.cache_clear()
     assert onednn_available()  # x86 and ARM builds of torch carry oneDNN
+    assert torch.equal(torch.random.get_rng_state(), state)  # the probe leaves the global seed alone
     packed = torch.ops.onednn.qlinear_prepack(w, None)
     ones, zeros = torch.ones(n), torch.zeros(n, dtype=torch.int64)
     assert torch.equal(onednn_product(as_unsigned(a.float()), packed, ones, zeros), by_float)

@@ -71,9 +71,9 @@ def onednn_available() -> bool:
     import torch
 
     try:
-        torch.manual_seed(0)
-        a = torch.randint(-ACTIVATION_MAX, ACTIVATION_MAX + 1, (3, 64)).float()
-        w = torch.randint(-WEIGHT_MAX, WEIGHT_MAX + 1, (5, 64), dtype=torch.int8)
+        rng = torch.Generator().manual_seed(0)  # not the global generator: no side effect
+        a = torch.randint(-ACTIVATION_MAX, ACTIVATION_MAX + 1, (3, 64), generator=rng).float()
+        w = torch.randint(-WEIGHT_MAX, WEIGHT_MAX + 1, (5, 64), dtype=torch.int8, generator=rng)
         a[0].fill_(ACTIVATION_MAX)
         w[0].fill_(WEIGHT_MAX)
         packed = torch.ops.onednn.qlinear_prepack(w, None)
