@@ -72,7 +72,10 @@ def frozen_rules(folder: Path) -> str:
     return str(copy_rules(folder))
 
 
-def test_scan_with_model_is_identical_across_workers_and_resume(bundle_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("quantize", [False, True])
+def test_scan_with_model_is_identical_across_workers_and_resume(
+    bundle_dir: Path, tmp_path: Path, quantize: bool
+) -> None:
     from crimedetect.detect import Pipeline
     from crimedetect.model import load_bundle
     from crimedetect.rules import RuleDetector
@@ -87,7 +90,7 @@ def test_scan_with_model_is_identical_across_workers_and_resume(bundle_dir: Path
     crimes = tmp_path / "crimes.jsonl"
     crimes.write_text(json.dumps({"crime_id": "C1", "record_ids": ["R-2"], "category": "theft"}) + "\n")
 
-    bundle = load_bundle(str(bundle_dir))
+    bundle = load_bundle(str(bundle_dir), quantize=quantize)
     rules_cfg = frozen_rules(tmp_path)
 
     def pipeline() -> Pipeline:
@@ -113,7 +116,8 @@ def test_scan_with_model_is_identical_across_workers_and_resume(bundle_dir: Path
     outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
     flags = [json.loads(line) for line in outputs[0].decode().splitlines()]
-    assert all(f["versions"]["model"] == bundle.version for f in flags)
+    assert all(f["versions"]["model"] == bundle.version + bundle.run_settings for f in flags)
+    assert ("+int8w7" in bundle.run_settings) == quantize
     assert all(f["versions"]["rules"] for f in flags)
 
     part = tmp_path / "part" / "flags.jsonl"
