@@ -185,7 +185,7 @@ class ModelBundle:
 
     @property
     def run_settings(self) -> str:
-        """How this bundle runs, where it changes scores: ``+int8w7`` (int8 weights and activations) and
+        """How this bundle runs, where it changes scores: ``+int8w7`` (7-bit weights, 8-bit activations) and
         ``+gate-...`` (an entry gate); appended to the model version in flags."""
         return (INT8 if self.quantize else "") + (f"+{self.gate.version}" if self.gate is not None else "")
 
