@@ -404,6 +404,33 @@ def test_named_stacker_features_read_rules_cues_and_model_margin() -> None:
     assert expanded.sum() == 1.0 and expanded[CATEGORIES.index("rape"), CATEGORIES.index("rape")] == 1.0
 
 
+_RAPE, _THEFT, _BURGLARY = np.log(0.2 / 0.8), np.log(9), np.log(1.5)  # model logits
+
+
+@pytest.mark.parametrize(
+    ("disclosed", "category", "expected"),
+    [
+        # rule_others, model_logit_gap, model_logit_fired_others, model_logit_silent_others
+        (["rape"], "rape", [0.0, _RAPE - _THEFT, 0.0, 0.0]),  # nothing else disclosed
+        (["rape"], "theft", [np.log(2), _THEFT - _BURGLARY, 0.0, _THEFT]),  # a second offence?
+        (["rape"], "burglary", [np.log(2), _BURGLARY - _THEFT, 0.0, _BURGLARY]),
+        (["rape", "theft"], "rape", [np.log(2), _RAPE - _THEFT, _RAPE, 0.0]),
+        (["rape", "theft"], "burglary", [np.log(3), _BURGLARY - _THEFT, 0.0, _BURGLARY]),
+        ([], "theft", [0.0, _THEFT - _BURGLARY, 0.0, 0.0]),
+    ],
+)
+def test_record_context_stacker_features(disclosed: list[str], category: str, expected: list[float]) -> None:
+    from crimedetect.model.ensemble import stack_features
+
+    rules = [[Disclosure(category=c, score=0.8, by=["rules"]) for c in disclosed]]
+    probs = np.full((1, len(CATEGORIES)), 0.01)
+    for c, p in (("rape", 0.2), ("theft", 0.9), ("burglary", 0.6)):
+        probs[0, CATEGORIES.index(c)] = p
+    names = ["rule_others", "model_logit_gap", "model_logit_fired_others", "model_logit_silent_others"]
+    X = stack_features(rules, probs, dict.fromkeys(CATEGORIES, 0.5), names)
+    assert X[CATEGORIES.index(category)].tolist() == pytest.approx(expected)
+
+
 def test_stacker_round_trips_its_features_and_loads_legacy_bundles() -> None:
     from crimedetect.model.ensemble import LEGACY_FEATURES, Stacker
 

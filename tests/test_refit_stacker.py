@@ -175,3 +175,45 @@ def test_dev_parts_keeps_one_part_and_prefixed_extra_records(tmp_path: Path) -> 
     assert counts == dict.fromkeys(("records.jsonl", "crimes.jsonl", "audits.jsonl"), len(kept))
     with pytest.raises(ValueError, match="more than one"):
         dev_parts.write_parts(tmp_path / "again", dev, "development", [dev], [])
+
+
+def test_stacker_cv_compares_feature_sets_on_held_out_folds(force: Path, bundle: Path, capsys) -> None:
+    """``training/stacker_cv.py``: every record is held out once per repeat, so the pooled
+    truth is the oracle's count times the repeats, whatever the features."""
+    import importlib.util
+
+    from crimedetect.io import load_all
+    from crimedetect.reconcile import finding_quality, oracle_disclosures
+    from crimedetect.scan import scan_records
+
+    script = Path(__file__).parents[1] / "training" / "stacker_cv.py"
+    spec = importlib.util.spec_from_file_location("stacker_cv", script)
+    stacker_cv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stacker_cv)
+    (force / "crimes.jsonl").write_text("", encoding="utf-8")  # nothing recorded: every crime is unrecorded
+    argv = [f"--{name}={force / f'{name}.jsonl'}" for name in ("records", "crimes", "audits")]
+    features = "context=bundle,rule_others,model_logit_silent_others"
+    folds = ["--folds", "3", "--repeats", "2", "--threshold-repeats", "2"]
+    assert stacker_cv.main(["--bundle", str(bundle), *argv, *folds, "--features", features]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| bundle") or line.startswith("| context")]
+    assert len(rows) == 4  # two feature sets, folding on and off
+
+    records = load_all(force / "records.jsonl", "records")
+    audits = load_all(force / "audits.jsonl", "audits")
+
+    class Oracle:
+        name = version = "oracle"
+
+        def detect(self, rs):
+            by_id = {a.record_id: a for a in audits}
+            return [oracle_disclosures(r, by_id[r.record_id]) for r in rs]
+
+    truth = finding_quality(scan_records(records, [], Oracle()), audits, records, [])["unrecorded"].actual
+    assert truth > 0
+    for row in rows:
+        unrecorded = row.split("|")[3]
+        tp, predicted, actual = (int(x) for x in unrecorded.split("(")[1].rstrip(") ").split("/"))
+        assert actual == 2 * truth and tp <= min(predicted, actual)
+    with pytest.raises(ValueError, match="unknown stacker feature"):
+        stacker_cv.main(["--bundle", str(bundle), *argv, "--features", "bad=rule_score,no_such_feature"])

@@ -15,7 +15,12 @@ encoder was trained on) over named features per (record, category). The vocabula
 - ``rule_mentions`` / ``rule_ids``: log(1 + disclosures) and log(1 + distinct rules) of the
   category (several victims, several independent patterns);
 - ``cue:<cue>``: 1 when a rule disclosure of the category carries that context cue
-  (``third_party``, ``historic``, ``victim_denies``...).
+  (``third_party``, ``historic``, ``victim_denies``...);
+- record context, for a second offence beside a first: ``rule_others`` (log(1 + other
+  categories the rules disclosed in the record)), ``model_logit_gap`` (the model's logit
+  minus its highest logit for another category of the record), and
+  ``model_logit_silent_others`` / ``model_logit_fired_others`` (the model's logit when the
+  rules disclosed other categories of the record and none / this one too).
 
 A stacker stores the names it was fitted on, so bundles fitted with the original five
 features (:data:`LEGACY_FEATURES`) still load and score the same. Its decision threshold is
@@ -53,6 +58,10 @@ _PLAIN = {
     "model_margin_silent",
     "rule_mentions",
     "rule_ids",
+    "rule_others",
+    "model_logit_gap",
+    "model_logit_silent_others",
+    "model_logit_fired_others",
 }
 _PREFIXED = {"rule_fired", "cue"}
 
@@ -93,7 +102,11 @@ def _cell(
     mine: list[Disclosure],
     p: float,
     threshold: float,
+    others: int = 0,
+    best_other: float = 0.0,
 ) -> float:
+    """One feature of one (record, category); ``others``: other categories the rules disclosed
+    in the record; ``best_other``: the model's highest probability for another category."""
     fired = bool(mine)
     prefix, _, arg = name.partition(":")
     if prefix == "rule_fired":
@@ -102,6 +115,13 @@ def _cell(
         return float(any(arg in (getattr(d, "cues", None) or []) for d in mine))
     if name == "rule_score":
         return rule_scores(mine).get(category, 0.0)
+    if name == "rule_others":
+        return float(np.log1p(others))
+    if name == "model_logit_gap":
+        return float(_logit(np.array([p]))[0] - _logit(np.array([best_other]))[0])
+    if name.endswith("_others"):  # model_logit_silent_others / model_logit_fired_others
+        value = float(_logit(np.array([p]))[0])
+        return value if others and fired == name.startswith("model_logit_fired") else 0.0
     if name.startswith(("model_logit", "model_margin")):
         value = float(_logit(np.array([p]))[0])
         if name.startswith("model_margin"):
@@ -126,10 +146,13 @@ def stack_features(
     names = expand_features(features)
     rows = []
     for r, disclosures in enumerate(rule_disclosures):
+        disclosed = {str(d.category) for d in disclosures}
         for k, c in enumerate(CATEGORIES):
             mine = [d for d in disclosures if str(d.category) == c]
             p, cut = float(model_probs[r, k]), float(thresholds.get(c, 0.5))
-            rows.append([_cell(name, c, mine, p, cut) for name in names])
+            others = len(disclosed - {c})
+            best_other = float(np.delete(model_probs[r], k).max()) if len(CATEGORIES) > 1 else 0.0
+            rows.append([_cell(name, c, mine, p, cut, others, best_other) for name in names])
     return np.asarray(rows, dtype=np.float64).reshape(-1, len(names))
 
 
