@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from crimedetect.cli import app
 from crimedetect.contract import Audit, Crime, Flag, Record
 from crimedetect.evaluate import audit_truth, evaluate_flags, truths_for
+from crimedetect.evaluate.core import cause_counts, error_cause
 from crimedetect.evaluate.metrics import bootstrap_totals, prf, reliability
 from crimedetect.evaluate.truth import CrimeLookup, evidence_entry
 from crimedetect.io import read_contract, write_contract
@@ -269,6 +270,44 @@ def test_evaluation_numbers_match_the_hand_count(example: dict) -> None:
     assert sources[("R3", "finding", "false_positive")] == "model"
     assert sources[("R2", "finding", "false_negative")] == "rules[T1]"
     assert sources[("R4", "finding", "false_negative")] == "not disclosed"
+    causes = {(e["record_id"], e["level"], e["type"], e["category"]): e["cause"] for e in result.errors}
+    assert causes == {
+        ("R2", "finding", "unrecorded", "theft"): "undercounted",  # two thefts, one flagged
+        ("R2", "disclosure", "disclosed", "theft"): "undercounted",
+        ("R3", "finding", "unrecorded", "public_order"): "no_crime_in_record",
+        ("R3", "disclosure", "disclosed", "public_order"): "no_crime_in_record",
+        (
+            "R4",
+            "finding",
+            "misclassified",
+            "violence_without_injury",
+        ): "not_disclosed",  # read as public order
+        ("R4", "disclosure", "disclosed", "violence_without_injury"): "not_disclosed",
+        ("R4", "disclosure", "disclosed", "public_order"): "false_category",
+    }
+    assert cause_counts(result.errors) == {
+        ("misclassified", "not_disclosed"): 1,
+        ("unrecorded", "no_crime_in_record"): 1,
+        ("unrecorded", "undercounted"): 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("level", "predicted", "true", "disclosed", "audited", "cause"),
+    [
+        ("finding", 0, 1, set(), {"theft"}, "not_disclosed"),
+        ("finding", 0, 1, {"theft"}, {"theft"}, "disclosed_reconciled_otherwise"),  # matched to a crime
+        ("disclosure", 0, 1, {"theft"}, {"theft"}, "not_disclosed"),
+        ("finding", 1, 2, {"theft"}, {"theft"}, "undercounted"),
+        ("finding", 2, 1, {"theft"}, {"theft"}, "overcounted"),
+        ("finding", 1, 0, {"theft"}, {"theft"}, "real_category_reconciled_wrongly"),  # e.g. it was recorded
+        ("disclosure", 1, 0, {"theft"}, {"robbery"}, "false_category"),
+        ("finding", 1, 0, {"theft"}, {"robbery"}, "false_category"),
+        ("finding", 1, 0, {"theft"}, set(), "no_crime_in_record"),
+    ],
+)
+def test_error_cause(level: str, predicted: int, true: int, disclosed: set, audited: set, cause: str) -> None:
+    assert error_cause(level, "theft", predicted, true, disclosed, audited) == cause
 
 
 def test_types_needing_crimes_are_not_judged_without_them(example: dict) -> None:

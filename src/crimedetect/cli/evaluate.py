@@ -46,7 +46,7 @@ def evaluate(
     lines were rejected or audited records have no flag line.
     """
     from crimedetect.evaluate.charts import draw_all
-    from crimedetect.evaluate.core import evaluate_flags
+    from crimedetect.evaluate.core import ERROR_CAUSES, cause_counts, evaluate_flags
     from crimedetect.evaluate.inputs import load_evaluation_files
     from crimedetect.evaluate.mlflow_log import log_to_mlflow, write_errors, write_metrics
 
@@ -91,6 +91,16 @@ def evaluate(
         values = [_fmt(row.values[m], row.intervals.get(m)) for m in ("precision", "recall", "f1", "f2")]
         table.add_row(row.level, row.group, str(row.support), str(row.tp), str(row.fp), str(row.fn), *values)
     Console(width=max(console.width, 150)).print(table)
+    causes = cause_counts(result.errors)
+    if causes:
+        columns = [c for c in ERROR_CAUSES if any(cause == c for _, cause in causes)]
+        by_cause = Table(title="Where the errors come from (findings at record level; errors.csv 'cause')")
+        by_cause.add_column("type")
+        for column in columns:
+            by_cause.add_column(column.replace("_", " "), justify="right")
+        for kind in dict.fromkeys(kind for kind, _ in causes):
+            by_cause.add_row(kind, *(str(causes.get((kind, c), "")) for c in columns))
+        Console(width=max(console.width, 150)).print(by_cause)
     console.print(f"charts, metrics.json and errors.csv ({len(result.errors)} error rows) in {out}/")
 
     if mlflow_log:

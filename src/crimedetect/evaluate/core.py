@@ -285,9 +285,12 @@ def _errors(
     should: list[Counter[Key]],
     truths: Mapping[str, RecordTruth],
 ) -> list[dict[str, Any]]:
-    """False positives and negatives by record id, with their source; ids and labels only."""
+    """False positives and negatives by record id, with their source and :func:`error_cause`;
+    ids and labels only."""
     rows: list[dict[str, Any]] = []
     for i, rid in enumerate(record_ids):
+        audit_categories = {c for (_, c) in should[i]}
+        disclosed_categories = {c for (_, c) in disclosed[i]}
         flag = flags.get(rid)
         by_category: dict[str, list[Disclosure]] = {}
         for d in flag.disclosed if flag else []:
@@ -323,6 +326,61 @@ def _errors(
                         "score": score,
                         "crime_id": crime_of.get(key) if level == "finding" else None,
                         "source": disclosure_source(by_category.get(category, [])),
+                        "cause": error_cause(level, category, p, t, disclosed_categories, audit_categories),
                     }
                 )
     return rows
+
+
+#: What an error row's ``cause`` can be (docs/evaluation.md, "Where the errors come from").
+ERROR_CAUSES = (
+    "not_disclosed",
+    "disclosed_reconciled_otherwise",
+    "undercounted",
+    "overcounted",
+    "real_category_reconciled_wrongly",
+    "false_category",
+    "no_crime_in_record",
+)
+
+
+def error_cause(
+    level: str,
+    category: str,
+    predicted: int,
+    true: int,
+    disclosed: set[str],
+    audited: set[str],
+) -> str:
+    """Why one (record, type, category) cell is wrong, from counts and categories alone.
+
+    A miss is ``undercounted`` when some were found, else ``not_disclosed`` when the detectors
+    never disclosed the category, else (findings only) ``disclosed_reconciled_otherwise``:
+    disclosed, but reconcile matched it to a recorded crime or judged its timing or category
+    otherwise. A false flag is ``overcounted`` when the audit has some, else
+    ``no_crime_in_record`` when the audit has no crime at all, else (findings only)
+    ``real_category_reconciled_wrongly`` when the audit has that category (matching, counting
+    or timing went wrong), else ``false_category``.
+    """
+    if predicted < true:
+        if predicted:
+            return "undercounted"
+        if level == "finding" and category in disclosed:
+            return "disclosed_reconciled_otherwise"
+        return "not_disclosed"
+    if true:
+        return "overcounted"
+    if not audited:
+        return "no_crime_in_record"
+    if level == "finding" and category in audited:
+        return "real_category_reconciled_wrongly"
+    return "false_category"
+
+
+def cause_counts(errors: Sequence[Mapping[str, Any]], level: str = "finding") -> dict[tuple[str, str], int]:
+    """Error counts by (type, cause) at one level: where a scan's errors come from."""
+    out: Counter[tuple[str, str]] = Counter()
+    for row in errors:
+        if row["level"] == level:
+            out[(row["type"], row["cause"])] += int(row["count"])
+    return dict(sorted(out.items()))

@@ -14,7 +14,18 @@ from pathlib import Path
 from crimedetect.evaluate.core import Evaluation
 
 EXPERIMENT = "crimedetect-evaluation"
-ERROR_COLUMNS = ("record_id", "level", "type", "category", "error", "count", "score", "crime_id", "source")
+ERROR_COLUMNS = (
+    "record_id",
+    "level",
+    "type",
+    "category",
+    "error",
+    "count",
+    "score",
+    "crime_id",
+    "source",
+    "cause",
+)
 
 
 def write_errors(evaluation: Evaluation, path: Path) -> Path:
