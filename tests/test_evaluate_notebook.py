@@ -81,5 +81,5 @@ def test_error_analysis_notebook_runs(tmp_path: Path, monkeypatch: pytest.Monkey
             outputs.append(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", "")))
     text = "\n".join(outputs)
     assert "24 audited records, 24 with a flag line" in text
-    assert "type:unrecorded" in text and "detection miss" in text
+    assert "type:unrecorded" in text and "not_disclosed" in text
     assert SECRET not in text
