@@ -350,6 +350,8 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
             # ... or, of several ('both arrested for common assault' after each party's
             # account), the first so named: the crimes already told, not one more
             c.victim = next(iter(named_in[c.category]))
+    if settings.surname_joins_category_victim:
+        _join_bare_surnames(candidates, named_in)
     first = min(c.mention.entry for c in candidates)
     edition = counting_edition(record.entries[first].at)
     in_addition = set(edition.counted_in_addition)
@@ -383,6 +385,20 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
                 disclosures.append(_disclosure(category, victim, part, settings, edition.edition))
     disclosures.sort(key=lambda d: (severity_rank(str(d.category)), d.victim or ""))
     return disclosures
+
+
+_BARE_SURNAME = re.compile(r"[A-Z][A-Z'-]+")
+
+
+def _join_bare_surnames(candidates: list[Candidate], named_in: Mapping[str, Mapping[str, None]]) -> None:
+    """A victim named by a bare SURNAME becomes the one victim of its category named in full
+    with that surname (``surname_joins_category_victim``)."""
+    for c in candidates:
+        if not _BARE_SURNAME.fullmatch(c.victim or ""):
+            continue
+        full = [v for v in named_in.get(c.category, ()) if v != c.victim and v.split()[-1] == c.victim]
+        if len(full) == 1:
+            c.victim = full[0]
 
 
 def _disclosure(

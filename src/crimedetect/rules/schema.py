@@ -463,6 +463,10 @@ class CountingSettings(_Strict):
     #: told as done again (``told_again``, regular expressions, case-insensitive)
     repeat_occasion_categories: list[str] = Field(default_factory=list)
     told_again: list[Regex] = Field(default_factory=list)
+    #: v121a: a victim named by a bare SURNAME is the one victim of the same category named in
+    #: full with that surname ('PEARCE' beside Graham PEARCE, both the burglary's), when the
+    #: record names several people of that surname and the extractor could not choose
+    surname_joins_category_victim: bool = False
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
