@@ -290,6 +290,12 @@ def test_evaluation_numbers_match_the_hand_count(example: dict) -> None:
         ("unrecorded", "no_crime_in_record"): 1,
         ("unrecorded", "undercounted"): 1,
     }
+    logged = {k: v for k, v in result.metrics().items() if k.startswith("errors.")}
+    assert logged == {
+        "errors.misclassified.not_disclosed": 1.0,
+        "errors.unrecorded.no_crime_in_record": 1.0,
+        "errors.unrecorded.undercounted": 1.0,
+    }
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,8 @@ class Evaluation:
         raise KeyError(f"no metrics for level {level!r} group {group!r}")
 
     def metrics(self) -> dict[str, float]:
-        """Flat metric names for MLflow: ``crime.type.unrecorded.f1``, ``..._low``, ``..._high``."""
+        """Flat metric names for MLflow: ``crime.type.unrecorded.f1``, ``..._low``, ``..._high``,
+        and error counts by cause, ``errors.unrecorded.not_disclosed``."""
         out: dict[str, float] = {}
         for row in self.rows:
             if row.support == 0 and row.fp == 0:
@@ -77,6 +78,8 @@ class Evaluation:
         for name, cal in self.calibration.items():
             if not np.isnan(cal.get("ece", float("nan"))):
                 out[f"calibration.{name}.ece"] = cal["ece"]
+        for (kind, cause), n in cause_counts(self.errors).items():
+            out[f"errors.{kind}.{cause}"] = float(n)  # where the errors come from, per run
         out["records_evaluated"] = float(len(self.record_ids))
         return out
 
