@@ -177,7 +177,9 @@ def test_dev_parts_keeps_one_part_and_prefixed_extra_records(tmp_path: Path) -> 
         dev_parts.write_parts(tmp_path / "again", dev, "development", [dev], [])
 
 
-def test_stacker_cv_compares_feature_sets_on_held_out_folds(force: Path, bundle: Path, capsys) -> None:
+def test_stacker_cv_compares_feature_sets_on_held_out_folds(
+    force: Path, bundle: Path, tmp_path: Path, capsys
+) -> None:
     """``training/stacker_cv.py``: every record is held out once per repeat, so the pooled
     truth is the oracle's count times the repeats, whatever the features."""
     import importlib.util
@@ -190,8 +192,13 @@ def test_stacker_cv_compares_feature_sets_on_held_out_folds(force: Path, bundle:
     spec = importlib.util.spec_from_file_location("stacker_cv", script)
     stacker_cv = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stacker_cv)
-    (force / "crimes.jsonl").write_text("", encoding="utf-8")  # nothing recorded: every crime is unrecorded
-    argv = [f"--{name}={force / f'{name}.jsonl'}" for name in ("records", "crimes", "audits")]
+    crimes = tmp_path / "crimes.jsonl"
+    crimes.write_text("", encoding="utf-8")  # nothing recorded: every crime is unrecorded
+    argv = [
+        f"--records={force / 'records.jsonl'}",
+        f"--crimes={crimes}",
+        f"--audits={force / 'audits.jsonl'}",
+    ]
     features = "context=bundle,rule_others,model_logit_silent_others"
     folds = ["--folds", "3", "--repeats", "2", "--threshold-repeats", "2"]
     assert stacker_cv.main(["--bundle", str(bundle), *argv, *folds, "--features", features]) == 0

@@ -147,11 +147,13 @@ def stack_features(
     rows = []
     for r, disclosures in enumerate(rule_disclosures):
         disclosed = {str(d.category) for d in disclosures}
+        # the model's best category of the record and the runner-up: each category's best other
+        first, second = np.argsort(model_probs[r])[::-1][:2]
         for k, c in enumerate(CATEGORIES):
             mine = [d for d in disclosures if str(d.category) == c]
             p, cut = float(model_probs[r, k]), float(thresholds.get(c, 0.5))
             others = len(disclosed - {c})
-            best_other = float(np.delete(model_probs[r], k).max()) if len(CATEGORIES) > 1 else 0.0
+            best_other = float(model_probs[r, second if k == first else first])
             rows.append([_cell(name, c, mine, p, cut, others, best_other) for name in names])
     return np.asarray(rows, dtype=np.float64).reshape(-1, len(names))
 
