@@ -210,6 +210,32 @@ def test_drugs_beside_modern_slavery_still_match_a_recorded_drugs_crime() -> Non
     assert types(flag) == Counter() and flag.crime_ids == ["C1", "C2"]
 
 
+@pytest.mark.parametrize(
+    ("greater_by", "lesser_by", "greater_victim", "expected"),
+    [
+        # the model's burglary beside the rules' theft of the same victim: the force's theft
+        # crime under-records the burglary, and the theft is part of it
+        (["model"], ["rules"], None, {("misclassified", "burglary"): 1}),
+        (["rules"], ["model"], "Kelly MORRIS", {("misclassified", "burglary"): 1}),
+        # both the rules': their counting kept them apart (separate incidents), so they stay apart
+        (["rules"], ["rules"], "Kelly MORRIS", {("unrecorded", "burglary"): 1}),
+        # another victim's burglary is not the theft crime's
+        (["model"], ["rules"], "Dean SHAW", {("unrecorded", "burglary"): 1}),
+    ],
+)
+def test_a_lesser_crime_recorded_answers_the_greater_one_it_is_part_of(
+    greater_by: list[str], lesser_by: list[str], greater_victim: str | None, expected: dict
+) -> None:
+    disclosures = [
+        disclosure("burglary", greater_victim).model_copy(update={"by": greater_by}),
+        disclosure("theft", "Kelly MORRIS").model_copy(update={"by": lesser_by}),
+    ]
+    flag = reconcile(RECORD, disclosures, [crime("C1", "theft", "Kelly MORRIS")])
+    assert types(flag) == Counter(expected)
+    if ("misclassified", "burglary") in expected:
+        assert flag.findings[0].crime_id == "C1"
+
+
 def test_unusual_pairing_is_not_called_a_misclassification() -> None:
     # A criminal damage crime is not a record of the harassment disclosed: the harassment is unrecorded.
     flag = reconcile(

@@ -381,7 +381,7 @@ def test_links_are_symmetric_in_run_scan_scan_records_and_resume(back_link, tmp_
     # INC-B sees the theft raised from INC-A, which links to it: recorded, not missing.
     assert "C-THEFT" in flags["INC-B"]["crime_ids"] and unrecorded(flags["INC-B"]) == set()
     assert flags["INC-C"]["crime_ids"] == [] and unrecorded(flags["INC-C"]) == {"theft"}
-    assert summary.balanced and summary.versions["reconcile"] == "reconcile-7"
+    assert summary.balanced and summary.versions["reconcile"] == "reconcile-8"
     # One way only (the old local behaviour), INC-B's theft would be unrecorded.
     one_way = scan(back_link, tmp_path / "one_way" / "flags.jsonl", link_back=False)
     one_way_b = read_lines(tmp_path / "one_way" / "flags.jsonl")[2]

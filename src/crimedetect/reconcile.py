@@ -58,8 +58,9 @@ from crimedetect.validation import Regex
 #: In every flag's ``versions``; 2: links between records are symmetric in all engines; 3: AVI
 #: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`;
 #: 5: `not_unrecorded_beside`; 6: a rape report needing an N100 is not matched across categories;
-#: 7: no misclassification of a crime cancelled with additional verifiable information.
-RECONCILE_VERSION = "reconcile-7"
+#: 7: no misclassification of a crime cancelled with additional verifiable information; 8: the
+#: principal crime rule when matching (`part_of`).
+RECONCILE_VERSION = "reconcile-8"
 
 # --------------------------------------------------------------------------- settings
 
@@ -97,8 +98,10 @@ class ReconcileSettings(BaseModel):
     max_entry_chars: int = Field(ge=1000)
     #: category -> categories beside which its disclosure raises no ``unrecorded`` finding
     not_unrecorded_beside: dict[str, list[str]] = Field(default_factory=dict)
+    #: category -> the more serious categories it is part of for one victim (principal crime)
+    part_of: dict[str, list[str]] = Field(default_factory=dict)
 
-    @field_validator("confusions", "not_unrecorded_beside")
+    @field_validator("confusions", "not_unrecorded_beside", "part_of")
     @classmethod
     def _known_categories(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for recorded, disclosed in value.items():
@@ -504,6 +507,35 @@ def _match(
             )
             cross.append((key, d, crime, score))
     take(cross)
+
+    # Pass 3, the principal crime rule: a credible disclosure left without a crime takes the
+    # crime that a lesser disclosure of the same victim matched, when the lesser crime is part
+    # of it (``part_of``: the theft of a burglary, the touching of a rape) and recording the
+    # lesser category is a usual misclassification of it (``confusions``). The lesser
+    # disclosure is then part of it and raises no finding of its own. Only when one of the two
+    # is the model's alone: the rules count their own disclosures by incident (a rape told in
+    # the DASH is not part of tonight's push), the model knows no incidents.
+    folded: list[int] = []
+    by_severity = sorted(free_d, key=lambda d: (severity_rank(str(disclosures[d].category)), d))
+    for d in by_severity:
+        disclosure = disclosures[d]
+        category = str(disclosure.category)
+        if disclosure.score < settings.min_finding_score or needs_n100(disclosure, settings):
+            continue
+        for k, match in enumerate(matches):
+            lesser = str(disclosures[match.disclosure].category)
+            if (
+                category in settings.part_of.get(lesser, ())
+                and ["model"] in (list(disclosure.by), list(disclosures[match.disclosure].by))
+                and lesser in crime_categories(match.crime)
+                and any(category in settings.confusions.get(c, []) for c in crime_categories(match.crime))
+                and victim_match(victims[d], victims[match.disclosure], settings) > 0
+            ):
+                score = victim_match(victims[d], crime_victims[match.crime.crime_id], settings)
+                folded.append(match.disclosure)
+                matches[k] = _Match(d, match.crime, score)
+                free_d.discard(d)
+                break
     unmatched_d = sorted(free_d)
     unmatched_c = [c for c in crimes if c.crime_id in free_c]
     return matches, unmatched_d, unmatched_c
