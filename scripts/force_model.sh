@@ -8,13 +8,13 @@
 #   1. the training records: the dev set's development part (when ../shared/data/dev exists),
 #      the blind batches the rules were written against, and blind D, E, J, K, P, Z, AA, AB
 #      and AC (unread: their labels train the encoder, nobody reads their text); never the dev
-#      held-out third or blind BB-BI
+#      held-out third or blind BB-BN
 #   2. fine-tune the pretrained MiniLM on them and 400 synthetic records
 #      (training/configs/handwritten.yaml; MODEL_THREADS, default 2, torch threads)
-#   3. refit its stacker on blind BB, BC, BD and BE (240 audited records nobody wrote rules
-#      against and the encoder never saw: the stacker learns how far to trust each half on
-#      text neither was fitted on)
-#   4. say how to scan with it and how to measure it on the unread batches BF-BI
+#   3. refit its stacker on blind BB to BI (480 audited records nobody wrote rules against
+#      and the encoder never saw: the stacker learns how far to trust each half on text
+#      neither was fitted on; BB-BE alone until session 15)
+#   4. say how to scan with it and how to measure it on the unread batches BJ-BN
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
@@ -24,7 +24,7 @@ export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$(cd "$out" && pwd)/
 bin=.venv/bin
 studied=(BL-A- BL-B- BL-C- BL-F- BL-G- BL-H- BL-I- BL-L- BL-M- BL-N- BL-O- BL-Q- BL-R- BL-S- BL-T- BL-U- BL-V- BL-W- BL-X- BL-Y- BL-AD- BL-AE- BL-AF- BL-AG- BL-AH- BL-AI- BL-AJ- BL-AK- BL-AL- BL-AM- BL-AN- BL-AO- BL-AP- BL-AQ- BL-AR- BL-AS- BL-AT- BL-AU- BL-AV- BL-AW- BL-AX- BL-AY- BL-AZ- BL-BA-)
 unread_train=(BL-D- BL-E- BL-J- BL-K- BL-P- BL-Z- BL-AA- BL-AB- BL-AC-)
-stacker_fit=(BL-BB- BL-BC- BL-BD- BL-BE-)
+stacker_fit=(BL-BB- BL-BC- BL-BD- BL-BE- BL-BF- BL-BG- BL-BH- BL-BI-)
 started=$SECONDS
 step() { echo; echo "== $1  (t=$((SECONDS - started))s)"; }
 
@@ -38,7 +38,7 @@ step "2. fine-tune the classifier (training/configs/handwritten.yaml)"
 $bin/crimedetect train --config training/configs/handwritten.yaml \
   --set torch_threads="${MODEL_THREADS:-2}" --set output_dir=models/handwritten --no-progress
 
-step "3. refit the stacker on blind BB-BE (unread: neither the rules nor the encoder saw them)"
+step "3. refit the stacker on blind BB-BI (unread: neither the rules nor the encoder saw them)"
 $bin/python training/dev_parts.py --out "$out/stacker-fit" --no-dev --extra data/blind --id-prefix "${stacker_fit[@]}"
 rm -rf models/handwritten-d  # rebuilt from models/handwritten: a re-run replaces it
 $bin/crimedetect models refit-stacker --bundle models/handwritten \
@@ -49,7 +49,7 @@ cat <<USE
 force model in models/handwritten-d (finished in $((SECONDS - started)) s). Scan with it:
   $bin/crimedetect scan --records R --crimes C --out flags.jsonl --model models/handwritten-d --quantize --no-model-gate
 Measure it on the other unread batches (aggregates only; docs/model.md):
-  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-BF- BL-BG- BL-BH- BL-BI-
+  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-BJ- BL-BK- BL-BM- BL-BN-
   $bin/crimedetect scan --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --out $out/unread-flags.jsonl --model models/handwritten-d --quantize --no-model-gate
   $bin/python -m crimedetect.reconcile --flags $out/unread-flags.jsonl --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --audits $out/unread/audits.jsonl
 USE
