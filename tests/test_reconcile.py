@@ -236,6 +236,23 @@ def test_a_lesser_crime_recorded_answers_the_greater_one_it_is_part_of(
         assert flag.findings[0].crime_id == "C1"
 
 
+def test_a_crime_is_late_from_the_first_entry_telling_any_part_of_it() -> None:
+    # The theft is told at entry 0 (4 Jan), the model's burglary only in entry 1 (7 Jan); the
+    # theft crime recorded on 6 Jan is late for the burglary it under-records, and both
+    # disclosures are in the findings' trace.
+    disclosures = [
+        disclosure("theft", "Kelly MORRIS", entry=0),
+        disclosure("burglary", None, entry=1).model_copy(update={"by": ["model"]}),
+    ]
+    flag = reconcile(
+        RECORD, disclosures, [crime("C1", "theft", "Kelly MORRIS", recorded_at="2017-01-06T09:00:00Z")]
+    )
+    assert types(flag) == Counter({("misclassified", "burglary"): 1, ("late", "burglary"): 1})
+    assert all(sorted(f.disclosures) == [0, 1] for f in flag.findings)
+    late = next(f for f in flag.findings if f.type == "late")
+    assert late.first_entry == 0
+
+
 def test_unusual_pairing_is_not_called_a_misclassification() -> None:
     # A criminal damage crime is not a record of the harassment disclosed: the harassment is unrecorded.
     flag = reconcile(

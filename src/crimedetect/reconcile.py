@@ -444,6 +444,8 @@ class _Match:
     disclosure: int
     crime: Crime
     victim_score: int
+    #: lesser disclosures of the same victim that are part of this one (principal crime rule)
+    folded: tuple[int, ...] = ()
 
 
 def _match(
@@ -515,7 +517,6 @@ def _match(
     # disclosure is then part of it and raises no finding of its own. Only when one of the two
     # is the model's alone: the rules count their own disclosures by incident (a rape told in
     # the DASH is not part of tonight's push), the model knows no incidents.
-    folded: list[int] = []
     by_severity = sorted(free_d, key=lambda d: (severity_rank(str(disclosures[d].category)), d))
     for d in by_severity:
         disclosure = disclosures[d]
@@ -532,8 +533,7 @@ def _match(
                 and victim_match(victims[d], victims[match.disclosure], settings) > 0
             ):
                 score = victim_match(victims[d], crime_victims[match.crime.crime_id], settings)
-                folded.append(match.disclosure)
-                matches[k] = _Match(d, match.crime, score)
+                matches[k] = _Match(d, match.crime, score, (match.disclosure, *match.folded))
                 free_d.discard(d)
                 break
     unmatched_d = sorted(free_d)
@@ -655,11 +655,12 @@ def reconcile(
                         f"{' (less serious)' if less else ''}; the record discloses {category}"
                     ),
                     recorded_category=force_category,
-                    disclosures=[match.disclosure],
+                    disclosures=[match.disclosure, *match.folded],
                 )
             )
         if crime.recorded_at is not None:
-            index, when = disclosed_at(record, disclosure)
+            # the clock starts at the first entry telling any part of the crime
+            index, when = min(disclosed_at(record, disclosures[i]) for i in (match.disclosure, *match.folded))
             limit = counting_edition(when).timeliness_hours
             delay = (crime.recorded_at - when).total_seconds()
             if delay > limit * 3600:
@@ -676,14 +677,16 @@ def reconcile(
                         hours=_hours(delay),
                         limit_hours=limit,
                         first_entry=index,
-                        disclosures=[match.disclosure],
+                        disclosures=[match.disclosure, *match.folded],
                     )
                 )
         if crime.status == CrimeStatus.cancelled.value:
             judgement = judge_cancellation(crime.cancellation_reason, avi_path)
             if not judgement.supported:
                 findings.append(
-                    _cancellation_finding(crime, should_be, judgement, disclosure.score, [match.disclosure])
+                    _cancellation_finding(
+                        crime, should_be, judgement, disclosure.score, [match.disclosure, *match.folded]
+                    )
                 )
 
     # Cancelled crimes no disclosure matched: the crime record itself shows a report was made.
