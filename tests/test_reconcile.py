@@ -251,6 +251,8 @@ def test_a_crime_is_late_from_the_first_entry_telling_any_part_of_it() -> None:
     assert all(sorted(f.disclosures) == [0, 1] for f in flag.findings)
     late = next(f for f in flag.findings if f.type == "late")
     assert late.first_entry == 0
+    misclassified = next(f for f in flag.findings if f.type == "misclassified")
+    assert "the theft disclosed with it is part of it" in misclassified.detail
 
 
 def test_unusual_pairing_is_not_called_a_misclassification() -> None:

@@ -653,6 +653,12 @@ def reconcile(
                     detail=(
                         f"{crime.crime_id} recorded as {force_category}"
                         f"{' (less serious)' if less else ''}; the record discloses {category}"
+                        + (
+                            f" (the {', '.join(sorted({str(disclosures[i].category) for i in match.folded}))}"
+                            " disclosed with it is part of it: principal crime rule)"
+                            if match.folded
+                            else ""
+                        )
                     ),
                     recorded_category=force_category,
                     disclosures=[match.disclosure, *match.folded],
