@@ -289,6 +289,11 @@ def test_combine_keeps_rule_evidence_and_adds_model_only_disclosures(
     bundle.stacker = stacker
     records, _ = make_records()
     record = records[0]
+    # the earliest entry at or above a category's threshold: with thresholds of 0, the first
+    bundle.thresholds = dict.fromkeys(CATEGORIES, 0.0)
+    (read,) = bundle.predict([record])
+    assert set(read.labels) == set(CATEGORIES) and {read.first_spans[c][0] for c in CATEGORIES} == {0}
+    bundle.thresholds = dict.fromkeys(CATEGORIES, 0.5)
     probs = dict.fromkeys(CATEGORIES, 0.01)
     probs["violence_with_injury"] = 0.6
     probs["theft"] = 0.99
@@ -328,6 +333,29 @@ def test_combine_keeps_rule_evidence_and_adds_model_only_disclosures(
     (folded,) = bundle.combine([record], [[rule]], [prediction], folds)
     assert {str(d.category) for d in unfolded} == {"violence_with_injury", "violence_without_injury", "theft"}
     assert {str(d.category) for d in folded} == {"violence_with_injury", "theft"}
+
+    # The 24-hour clock starts at the earliest entry the model reads the offence in, when the
+    # rules read it only later (the officer's label): its window joins the evidence.
+    prediction.first_spans = {"theft": (0, 0, 8)}
+    label = Evidence(entry=1, start=0, end=5, text=record.entries[1].text[0:5])
+    labelled = Disclosure(
+        category="theft", victim="V", score=0.9, by=["rules"], evidence=[label], first_entry=1
+    )
+    (clocked,) = bundle.combine([record], [[labelled]], [prediction])
+    theft = next(d for d in clocked if str(d.category) == "theft")
+    assert theft.first_entry == 0 and theft.evidence[0].entry == 0
+    assert theft.evidence[0].text == record.entries[0].text[0:8] and theft.evidence[1] == label
+    (model_only,) = bundle.combine([record], [[]], [prediction])
+    assert next(d for d in model_only if str(d.category) == "theft").first_entry == 0
+    # ... but not before an entry the rules read and judged too early, nor for two victims
+    read_early = Evidence(entry=0, start=0, end=3, text=record.entries[0].text[0:3])
+    judged = Disclosure(
+        category="theft", victim="V", score=0.9, by=["rules"], evidence=[read_early, label], first_entry=1
+    )
+    other = Disclosure(category="theft", victim="W", score=0.9, by=["rules"], evidence=[label], first_entry=1)
+    for rules in ([judged], [labelled, other]):
+        (kept_late,) = bundle.combine([record], [rules], [prediction])
+        assert all(d.first_entry == 1 for d in kept_late if str(d.category) == "theft")
 
 
 def test_pinned_base_model_is_verified(tmp_path: Path) -> None:

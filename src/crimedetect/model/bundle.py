@@ -29,7 +29,7 @@ from crimedetect.contract import CATEGORIES, Disclosure, Evidence, Record
 from crimedetect.model.ensemble import Stacker, rule_scores, stack_features
 from crimedetect.model.gate import EntryGate
 from crimedetect.model.int8 import INT8, quantize_rowwise
-from crimedetect.reconcile import is_rape_report
+from crimedetect.reconcile import disclosure_entry, is_rape_report
 from crimedetect.tracking import MODEL_NAME
 
 BUNDLE_FILE = "bundle.json"
@@ -47,7 +47,8 @@ class RecordPrediction:
 
     ``probs``: probability per category (max over entries); ``entry``: index of the entry that
     drove each category; ``spans``: (entry, start, end) characters of the driving window;
-    ``labels``: categories at or above their threshold.
+    ``labels``: categories at or above their threshold; ``first_spans``: for those, the best
+    window of the earliest entry at or above the threshold (where the 24-hour clock can start).
     """
 
     record_id: str
@@ -55,6 +56,7 @@ class RecordPrediction:
     entry: dict[str, int]
     spans: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
+    first_spans: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 def _cache_root() -> Path:
@@ -259,10 +261,13 @@ class ModelBundle:
         n_labels = len(self.labels)
         record_probs = np.zeros((len(records), n_labels), dtype=np.float32)
         driver = np.full((len(records), n_labels), -1, dtype=np.int64)
+        first = np.full((len(records), n_labels), -1, dtype=np.int64)  # earliest row over threshold
+        cuts = np.asarray([self.thresholds[c] for c in self.labels], dtype=np.float32)
         for row, (r, _) in enumerate(index):
             take = (probs[row] > record_probs[r]) | (driver[r] < 0)
             record_probs[r][take] = probs[row][take]
             driver[r][take] = row
+            first[r][(first[r] < 0) & (probs[row] >= cuts)] = row
         out: list[RecordPrediction] = []
         for r, record in enumerate(records):
             pred = RecordPrediction(record_id=record.record_id, probs={}, entry={})
@@ -277,6 +282,10 @@ class ModelBundle:
                 pred.spans[c] = (entry, int(start), int(end))
                 if p >= self.thresholds[c]:
                     pred.labels.append(c)
+                    row = int(first[r, k]) if first[r, k] >= 0 else int(driver[r, k])
+                    window = int(best[row, k])
+                    start, end = spans[window] if window >= 0 else (0, 0)
+                    pred.first_spans[c] = (index[row][1], int(start), int(end))
             out.append(pred)
         return out
 
@@ -293,16 +302,33 @@ class ModelBundle:
     ) -> Disclosure:
         entry, start, end = pred.spans[category]
         text = record.entries[entry].text[start:end]
-        return Disclosure(
-            category=category,
-            victim=None,
-            score=round(min(max(score, 0.0), 1.0), 6),
-            by=by,
-            evidence=[Evidence(entry=entry, start=start, end=end, text=text)],
-            model_score=round(pred.probs[category], 6),
-            first_entry=entry,
-            versions={"model": self.version},
-        )
+        data: dict[str, Any] = {
+            "category": category,
+            "victim": None,
+            "score": round(min(max(score, 0.0), 1.0), 6),
+            "by": by,
+            "evidence": [Evidence(entry=entry, start=start, end=end, text=text)],
+            "model_score": round(pred.probs[category], 6),
+            "first_entry": entry,
+            "versions": {"model": self.version},
+        }
+        self._start_clock_earlier(record, pred, category, data, entry)
+        return Disclosure.model_validate(data)
+
+    @staticmethod
+    def _start_clock_earlier(
+        record: Record, pred: RecordPrediction, category: str, data: dict[str, Any], entry: int | None
+    ) -> None:
+        """Move ``data``'s ``first_entry`` to the earliest entry the model reads ``category`` in
+        at or above its threshold, when that is earlier, with that window as evidence."""
+        if category not in pred.first_spans:
+            return
+        first, start, end = pred.first_spans[category]
+        if entry is not None and first >= entry:
+            return
+        text = record.entries[first].text[start:end]
+        data["evidence"] = [Evidence(entry=first, start=start, end=end, text=text), *data["evidence"]]
+        data["first_entry"] = first
 
     def combine(
         self,
@@ -372,6 +398,15 @@ class ModelBundle:
                         )
                         if "rule_score" not in data:
                             data["rule_score"] = d.score
+                        if model_says and len(ruled) == 1:
+                            # the model read the offence in an entry before any the rules
+                            # read it in (told in the caller's words, labelled by the officer
+                            # later): the 24-hour clock starts there. Not before an entry the
+                            # rules read and judged too early ('potential victim'), and for
+                            # one victim only: the model does not tell victims apart.
+                            start = disclosure_entry(d)
+                            seen = [e.entry for e in d.evidence] + ([start] if start is not None else [])
+                            self._start_clock_earlier(record, pred, c, data, min(seen) if seen else None)
                         kept.append(Disclosure.model_validate(data))
                 else:
                     kept.append(self._model_disclosure(record, pred, c, score, ["model"]))
