@@ -644,6 +644,8 @@ def reconcile(
         # (more serious) category was accepted above.
         should_be = category if category in recorded or reported else force_category
         if reported:
+            parts = ", ".join(sorted({str(disclosures[i].category) for i in match.folded}))
+            part_of = f" (the {parts} disclosed with it is part of it: principal crime rule)" if parts else ""
             findings.append(
                 Finding(
                     type=FindingType.misclassified,
@@ -652,13 +654,7 @@ def reconcile(
                     crime_id=crime.crime_id,
                     detail=(
                         f"{crime.crime_id} recorded as {force_category}"
-                        f"{' (less serious)' if less else ''}; the record discloses {category}"
-                        + (
-                            f" (the {', '.join(sorted({str(disclosures[i].category) for i in match.folded}))}"
-                            " disclosed with it is part of it: principal crime rule)"
-                            if match.folded
-                            else ""
-                        )
+                        f"{' (less serious)' if less else ''}; the record discloses {category}{part_of}"
                     ),
                     recorded_category=force_category,
                     disclosures=[match.disclosure, *match.folded],
