@@ -352,6 +352,7 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
             c.victim = next(iter(named_in[c.category]))
     if settings.surname_joins_category_victim:
         _join_bare_surnames(candidates, named_in)
+    labels_join_told_victim(candidates, settings)
     first = min(c.mention.entry for c in candidates)
     edition = counting_edition(record.entries[first].at)
     in_addition = set(edition.counted_in_addition)
@@ -385,6 +386,25 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
                 disclosures.append(_disclosure(category, victim, part, settings, edition.edition))
     disclosures.sort(key=lambda d: (severity_rank(str(d.category)), d.victim or ""))
     return disclosures
+
+
+def labels_join_told_victim(candidates: list[Candidate], settings: CountingSettings) -> None:
+    """An officer's label ('ABH', ``label_rules``) whose victim is named in the record as a
+    doer or suspect and is no victim of any offence told there ('Chantelle arrested ABH': the
+    name nearest the label is the arrested party's) goes to the first victim of its category
+    told by a description, when there is one."""
+    labels = set(settings.label_rules)
+    if not labels:
+        return
+    nobody = (UNKNOWN, STATE)
+    told = [c for c in candidates if c.rule_id not in labels and c.victim not in nobody]
+    victims = {c.victim for c in told}
+    for c in candidates:
+        if c.rule_id not in labels or not c.victim_suspected or c.victim in victims:
+            continue
+        same = [t.victim for t in told if t.category == c.category]
+        if same:
+            c.victim = same[0]
 
 
 _BARE_SURNAME = re.compile(r"[A-Z][A-Z'-]+")

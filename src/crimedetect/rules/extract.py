@@ -44,6 +44,28 @@ _LINKS = frozenset(
 )
 #: Links that may follow a comma after a doer's name ('Dennis HOLT, has again shouted ...').
 _COMMA_LINKS = frozenset({"has", "had", "have", "allegedly", "again"})
+#: v122a: one way of contacting before another, the doer's too ('McVEIGH has been texting and
+#: calling her constantly')
+_CONTACT_LINKS = frozenset({"texting", "messaging", "ringing", "phoning", "emailing"})
+#: Things sent that can be the offence words themselves ('has sent her 40 messages calling her ...').
+_MESSAGES = frozenset(
+    {
+        "message",
+        "messages",
+        "text",
+        "texts",
+        "email",
+        "emails",
+        "letter",
+        "letters",
+        "voicemail",
+        "voicemails",
+        "post",
+        "posts",
+        "comment",
+        "comments",
+    }
+)
 ORGANISATION = "organisation"
 #: Categories whose victim is the business when the person named speaks for it (a manager).
 _ORGANISATION_PROPERTY = frozenset({"criminal_damage_arson", "theft"})
@@ -766,6 +788,8 @@ class Candidate:
     #: for a crime against the State (possession), the one person its sentence names as
     #: holding it ('FORD has a knife down his sock'): counted one crime per offender
     holder: str | None = None
+    #: v122a: the victim is named elsewhere in the record as a doer or a suspect
+    victim_suspected: bool = False
 
 
 @dataclass
@@ -992,6 +1016,8 @@ class RecordReader:
                 or t.like_num
                 or t.lower_ in _LINKS
                 or t.lower_ in words.admitting_verbs
+                or t.lower_ in _CONTACT_LINKS
+                or (t.lower_ == "and" and t.i > 0 and doc[t.i - 1].lower_ in _CONTACT_LINKS)
                 for t in gap
             ):
                 if (
@@ -1094,7 +1120,13 @@ class RecordReader:
         if set(person["roles"]) & {"reporter", "victim"}:
             return False
         i = person["end"]
-        while i < len(doc) and (doc[i].lower_ in _LINKS or doc[i].like_num or doc[i].text in "()"):
+        while i < len(doc) and (
+            doc[i].lower_ in _LINKS
+            or doc[i].like_num
+            or doc[i].text in "()"
+            # 'Kerry X, has sent Rachel ...'
+            or (doc[i].text == "," and i + 1 < len(doc) and doc[i + 1].lower_ in _COMMA_LINKS)
+        ):
             i += 1
         if i >= len(doc):
             return False
@@ -1117,6 +1149,10 @@ class RecordReader:
             )
         if doc[i].lower_ not in words.sending_verbs:
             return False
+        # v122a: the messages sent are the offence words themselves ('Kerry X, has sent Rachel
+        # around 6 Facebook messages since mid Oct calling her')
+        if any(i < start <= i + 6 and doc[start].lower_ in _MESSAGES for start in starts):
+            return True
         # the offence words inside the message ('saying ...', a quote), not the thing sent
         # ('Mia sent a photo of herself': she is no doer)
         return any(
@@ -1843,17 +1879,21 @@ class RecordReader:
             relaying = [p for p in telling if "relative" in p["roles"]] or telling
             if relaying:
                 return max(relaying, key=lambda p: p["end"])["key"]
-            # 'Leanne's partner punched her': the possessor of the doer is the pronoun.
+            pronoun = next(w for w in pronouns if w in ("her", "him", "them"))
+            # 'Leanne's partner punched her': the possessor of the doer is the pronoun
+            # (v122a: of the pronoun's gender: 'girlfriend Hana's brothers ... punched him' is
+            # not Hana)
+            other_gender = {"her": "male", "him": "female"}.get(pronoun)
             possessor = [
                 p
                 for p in candidates
                 if p["end"] <= mention.token_start
                 and p["end"] < len(doc)
                 and doc[p["end"]].lower_ in ("'s", "\u2019s")
+                and self._gender.get(p["key"]) != other_gender
             ]
             if possessor:
                 return max(possessor, key=lambda p: p["end"])["key"]
-            pronoun = next(w for w in pronouns if w in ("her", "him", "them"))
             # 'CHAUHAN sent Freya a text saying he was going to kill her': a person named before
             # a subject pronoun ('he') that is someone else is who it was done to.
             told = self._object_before(pronoun, candidates, mention, people, doc, persons)
@@ -2720,6 +2760,11 @@ class RecordReader:
             for i in till_robberies:
                 candidates[i] = replace(candidates[i], victim=candidates[i].mention.victim or UNKNOWN)
         self._to_the_one_named(candidates, people)
+        for c in candidates:
+            person = people.get(c.victim)
+            c.victim_suspected = c.victim in self._doers or (
+                person is not None and "suspect" in person.roles and "victim" not in person.roles
+            )
         return RecordTrace(
             mentions=mentions,
             cues=cues,

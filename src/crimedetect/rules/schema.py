@@ -467,6 +467,10 @@ class CountingSettings(_Strict):
     #: full with that surname ('PEARCE' beside Graham PEARCE, both the burglary's), when the
     #: record names several people of that surname and the extractor could not choose
     surname_joins_category_victim: bool = False
+    #: v122a: offence rules that match the officer's label for an offence ('ABH', 'harassment
+    #: crime raised'), not a telling of it: a label names no victim of its own (see
+    #: ``rules.counting.labels_join_told_victim``)
+    label_rules: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
