@@ -121,6 +121,27 @@ def _dated_days(by_category: Mapping[str, list[Candidate]]) -> list[set[str]] | 
     return list(groups.values())
 
 
+def _habitual(by_category: Mapping[str, list[Candidate]], settings: CountingSettings) -> list[set[str]] | None:
+    """v122a: a property crime told only as a habit ('takes cash from his wallet most weeks',
+    ``habitual`` in counting.yaml) beside crimes told as one occasion ('when he challenged him
+    he pushed him over'): a course of its own, which the principal crime rule does not fold
+    into the assault. None when no such split applies."""
+    if not settings.habitual:
+        return None
+    pattern = _occasion_pattern(tuple(settings.habitual))
+    habitual = {
+        category
+        for category, group in by_category.items()
+        if category in settings.repeat_occasion_categories and all(pattern.search(c.sentence_text) for c in group)
+    }
+    once = set(by_category) - habitual
+    if not habitual or not once:
+        return None
+    if any(pattern.search(c.sentence_text) for category in once for c in by_category[category]):
+        return None
+    return [once, habitual]
+
+
 def occasions(by_category: Mapping[str, list[Candidate]], settings: CountingSettings) -> list[set[str]]:
     """One victim's categories by incident (General Rule F folds within one incident only):
     a category whose mentions where it is first told are dated to an earlier day (``separate_occasion``:
@@ -131,6 +152,9 @@ def occasions(by_category: Mapping[str, list[Candidate]], settings: CountingSett
     categories = set(by_category)
     if len(categories) < 2:
         return [categories]
+    habits = _habitual(by_category, settings)
+    if habits is not None:
+        return habits
     days = _dated_days(by_category)
     if days is not None:
         return days

@@ -471,6 +471,10 @@ class CountingSettings(_Strict):
     #: crime raised'), not a telling of it: a label names no victim of its own (see
     #: ``rules.counting.labels_join_told_victim``)
     label_rules: list[str] = Field(default_factory=list)
+    #: v122a: regular expressions (case-insensitive) of a habit ('most weeks', 'every week'): a
+    #: property crime (``repeat_occasion_categories``) told only so is a course of its own beside
+    #: crimes told as one occasion
+    habitual: list[Regex] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_categories(self) -> CountingSettings:
