@@ -121,7 +121,9 @@ def _dated_days(by_category: Mapping[str, list[Candidate]]) -> list[set[str]] | 
     return list(groups.values())
 
 
-def _habitual(by_category: Mapping[str, list[Candidate]], settings: CountingSettings) -> list[set[str]] | None:
+def _habitual(
+    by_category: Mapping[str, list[Candidate]], settings: CountingSettings
+) -> list[set[str]] | None:
     """v122a: a property crime told only as a habit ('takes cash from his wallet most weeks',
     ``habitual`` in counting.yaml) beside crimes told as one occasion ('when he challenged him
     he pushed him over'): a course of its own, which the principal crime rule does not fold
@@ -132,7 +134,8 @@ def _habitual(by_category: Mapping[str, list[Candidate]], settings: CountingSett
     habitual = {
         category
         for category, group in by_category.items()
-        if category in settings.repeat_occasion_categories and all(pattern.search(c.sentence_text) for c in group)
+        if category in settings.repeat_occasion_categories
+        and all(pattern.search(c.sentence_text) for c in group)
     }
     once = set(by_category) - habitual
     if not habitual or not once:
