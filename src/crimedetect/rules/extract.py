@@ -2131,7 +2131,9 @@ class RecordReader:
             # ago he pushed him over'): theft, unless the force is told with it
             if near("repeated", "sentence") and not near("force_on_person", "sentence"):
                 return "theft", "39", ["repeated"], "taken again and again; force on another occasion"
-            if near("force_on_person", "entry"):
+            if near("force_on_person", "sentence") or (
+                near("force_on_person", "entry") and not near("no_force", "entry")
+            ):
                 return "robbery", "34B", ["force_on_person"], "force used on the person"
             return "theft", "39", [], "no force on the person"
         if judge == "sexual_activity":

@@ -52,6 +52,7 @@ CUE_NAMES = (
     "threat_to_kill",
     "force_on_person",
     "weapon",
+    "no_force",
 )
 #: Context qualifiers: what each does to a disclosure.
 QUALIFIER_EFFECTS = ("exclude", "mark", "judge")
