@@ -416,10 +416,12 @@ def count(record: Record, candidates: list[Candidate], settings: CountingSetting
 
 
 def labels_join_told_victim(candidates: list[Candidate], settings: CountingSettings) -> None:
-    """An officer's label ('ABH', ``label_rules``) whose victim is named in the record as a
-    doer or suspect and is no victim of any offence told there ('Chantelle arrested ABH': the
-    name nearest the label is the arrested party's) goes to the first victim of its category
-    told by a description, when there is one."""
+    """An officer's label ('ABH', ``label_rules``) whose victim is no victim of any offence told
+    in the record goes to the first victim of its category told by a description, when there is
+    one: the name nearest a label is often the arrested party's ('Chantelle arrested ABH',
+    'Harassment crime raised, GREAVES to be interviewed'). Not when the victim is named as one
+    (a doer or suspect never is: ``victim_suspected``): after 'for', 'on', 'against' ('ABH on
+    HOLT recorded', 'NRM referrals for both')."""
     labels = set(settings.label_rules)
     if not labels:
         return
@@ -427,11 +429,30 @@ def labels_join_told_victim(candidates: list[Candidate], settings: CountingSetti
     told = [c for c in candidates if c.rule_id not in labels and c.victim not in nobody]
     victims = {c.victim for c in told}
     for c in candidates:
-        if c.rule_id not in labels or not c.victim_suspected or c.victim in victims:
+        if c.rule_id not in labels or c.victim in nobody or c.victim in victims:
+            continue
+        if not c.victim_suspected and _named_as_victim(c.victim, c.sentence_text):
             continue
         same = [t.victim for t in told if t.category == c.category]
         if same:
             c.victim = same[0]
+
+
+_AS_VICTIM = re.compile(
+    r"\b(?:for|on|against|v|vs|victim|ip|re)\b\.?\s+(?:the\s+|mr\s+|mrs\s+|ms\s+|miss\s+)?(\w[\w'-]*)"
+    r"|\b(?:both|all|each)\b",
+    re.IGNORECASE,
+)
+
+
+def _named_as_victim(victim: str, sentence: str) -> bool:
+    """Whether the sentence names ``victim`` after a word that makes a victim ('ABH on HOLT',
+    'Robbery recorded for Ryan'), or speaks of several ('for both')."""
+    names = {part.lower() for part in victim.split()}
+    for found in _AS_VICTIM.finditer(sentence):
+        if found.group(1) is None or found.group(1).lower() in names | {"both", "all", "each"}:
+            return True
+    return False
 
 
 _BARE_SURNAME = re.compile(r"[A-Z][A-Z'-]+")
