@@ -429,7 +429,7 @@ def labels_join_told_victim(candidates: list[Candidate], settings: CountingSetti
     told = [c for c in candidates if c.rule_id not in labels and c.victim not in nobody]
     victims = {c.victim for c in told}
     for c in candidates:
-        if c.rule_id not in labels or c.victim in nobody or c.victim in victims:
+        if c.rule_id not in labels or c.victim in (*nobody, ORGANISATION) or c.victim in victims:
             continue
         if not c.victim_suspected and _named_as_victim(c.victim, c.sentence_text):
             continue
