@@ -2126,11 +2126,6 @@ class RecordReader:
                 return "robbery", "34B", ["force_on_person"], "force used on the person while stealing"
             return rule.category, rule.hocr_code, [], "pattern"
         if judge == "theft_snatch":
-            # v122a: a taking told as a habit ('takes cash from his wallet most weeks') is not
-            # the occasion of force told elsewhere in the entry ('when he challenged him a month
-            # ago he pushed him over'): theft, unless the force is told with it
-            if near("repeated", "sentence") and not near("force_on_person", "sentence"):
-                return "theft", "39", ["repeated"], "taken again and again; force on another occasion"
             if near("force_on_person", "sentence") or (
                 near("force_on_person", "entry") and not near("no_force", "entry")
             ):
