@@ -447,6 +447,11 @@ class _Match:
     #: lesser disclosures of the same victim that are part of this one (principal crime rule)
     folded: tuple[int, ...] = ()
 
+    @property
+    def told(self) -> list[int]:
+        """The disclosure and those folded into it: every finding about the crime traces them."""
+        return [self.disclosure, *self.folded]
+
 
 def _match(
     disclosures: Sequence[Disclosure],
@@ -533,7 +538,7 @@ def _match(
                 and victim_match(victims[d], victims[match.disclosure], settings) > 0
             ):
                 score = victim_match(victims[d], crime_victims[match.crime.crime_id], settings)
-                matches[k] = _Match(d, match.crime, score, (match.disclosure, *match.folded))
+                matches[k] = _Match(d, match.crime, score, tuple(match.told))
                 free_d.discard(d)
                 break
     unmatched_d = sorted(free_d)
@@ -657,12 +662,12 @@ def reconcile(
                         f"{' (less serious)' if less else ''}; the record discloses {category}{part_of}"
                     ),
                     recorded_category=force_category,
-                    disclosures=[match.disclosure, *match.folded],
+                    disclosures=match.told,
                 )
             )
         if crime.recorded_at is not None:
             # the clock starts at the first entry telling any part of the crime
-            index, when = min(disclosed_at(record, disclosures[i]) for i in (match.disclosure, *match.folded))
+            index, when = min(disclosed_at(record, disclosures[i]) for i in match.told)
             limit = counting_edition(when).timeliness_hours
             delay = (crime.recorded_at - when).total_seconds()
             if delay > limit * 3600:
@@ -679,16 +684,14 @@ def reconcile(
                         hours=_hours(delay),
                         limit_hours=limit,
                         first_entry=index,
-                        disclosures=[match.disclosure, *match.folded],
+                        disclosures=match.told,
                     )
                 )
         if crime.status == CrimeStatus.cancelled.value:
             judgement = judge_cancellation(crime.cancellation_reason, avi_path)
             if not judgement.supported:
                 findings.append(
-                    _cancellation_finding(
-                        crime, should_be, judgement, disclosure.score, [match.disclosure, *match.folded]
-                    )
+                    _cancellation_finding(crime, should_be, judgement, disclosure.score, match.told)
                 )
 
     # Cancelled crimes no disclosure matched: the crime record itself shows a report was made.

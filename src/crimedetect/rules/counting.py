@@ -439,20 +439,18 @@ def labels_join_told_victim(candidates: list[Candidate], settings: CountingSetti
 
 
 _AS_VICTIM = re.compile(
-    r"\b(?:for|on|against|v|vs|victim|ip|re)\b\.?\s+(?:the\s+|mr\s+|mrs\s+|ms\s+|miss\s+)?(\w[\w'-]*)"
-    r"|\b(?:both|all|each)\b",
-    re.IGNORECASE,
+    r"\b(?:for|on|against|v|vs|victim|ip|re)\b\.?\s+(?:(?:the|mr|mrs|ms|miss)\s+)?(\w[\w'-]*)", re.IGNORECASE
 )
+_SEVERAL = re.compile(r"\b(?:both|all|each)\b", re.IGNORECASE)
 
 
 def _named_as_victim(victim: str, sentence: str) -> bool:
     """Whether the sentence names ``victim`` after a word that makes a victim ('ABH on HOLT',
     'Robbery recorded for Ryan'), or speaks of several ('for both')."""
     names = {part.lower() for part in victim.split()}
-    for found in _AS_VICTIM.finditer(sentence):
-        if found.group(1) is None or found.group(1).lower() in names | {"both", "all", "each"}:
-            return True
-    return False
+    return bool(_SEVERAL.search(sentence)) or any(
+        found.group(1).lower() in names for found in _AS_VICTIM.finditer(sentence)
+    )
 
 
 _BARE_SURNAME = re.compile(r"[A-Z][A-Z'-]+")
