@@ -683,6 +683,58 @@ def _own_property_taken(texts: Sequence[str], words: WordLexicons) -> bool:
     return pattern is not None and any(pattern.search(text) for text in texts)
 
 
+@cache
+def _worker_pattern(jobs: frozenset[str]) -> str:
+    """The job words of :func:`_workers_named` as one case-insensitive alternation."""
+    return "(?i:" + "|".join(sorted(jobs)) + ")"
+
+
+def _workers_named(texts: Sequence[str], keys: Collection[str], words: WordLexicons) -> set[str]:
+    """v122b: the persons the record names straight after a word for their job ('carer
+    Natalie X', 'Guard Dwayne X', 'staff member Gary X', 'Staff nurse Joanne X')."""
+    if not words.worker_words:
+        return set()
+    jobs = _worker_pattern(words.worker_words)
+    title = r"(?:(?i:mr|mrs|ms|miss|mx)\.?\s+)?"
+    return {
+        key
+        for key in keys
+        if any(
+            re.search(rf"\b{jobs}\s+(?:(?i:member|of|staff|nurse)\s+)?{title}{re.escape(key)}\b", text)
+            for text in texts
+        )
+    }
+
+
+def _speaks_for_workplace(doc: Doc, mention: Mention, words: WordLexicons) -> bool:
+    """v122b: damage words with 'our' in an entry that names staff ('Caller 1 (staff) states
+    ... thrown a bottle through our front window'): the business's property."""
+    window = doc[mention.token_start : min(mention.token_end + 4, len(doc))]
+    return any(t.lower_ == "our" for t in window) and any(t.lower_ in words.worker_words for t in doc)
+
+
+#: words before "'s" that make it 'is' or 'has', not a possessive
+_NOT_OWNERS = frozenset(
+    {"he", "she", "it", "that", "there", "who", "what", "here", "where", "let", "everyone"}
+)
+
+
+def _personal_thing(doc: Doc, mention: Mention, words: WordLexicons) -> bool:
+    """v122b: damage words that make the thing a person's ('smashed her phone', "Gary's car",
+    "the guard's glasses") in them or the four words after."""
+    window = doc[mention.token_start : min(mention.token_end + 4, len(doc))]
+    for t in window:
+        if t.lower_ in ("her", "his", "their", "my", "your", "hers", "him"):
+            return True
+        if t.text in ("'s", "\u2019s") and t.i > 0:
+            owner = doc[t.i - 1]
+            if owner.lower_ in _NOT_OWNERS:  # "He's gone", "it's", "that's"
+                continue
+            if owner.text[:1].isupper() or owner.lower_ in words.worker_words:
+                return True
+    return False
+
+
 #: v119pb: 'Moorland Homes property', 'house is Oston Homes rental', 'council tenancy': the
 #: owner named before a word for a let home (a landlord or housing association)
 _LET_BY = re.compile(
@@ -717,6 +769,23 @@ def _opens_clause(doc: Doc, start: int) -> bool:
     the subject of the clause it opens, not the one offence words before it were done to."""
     return start > 0 and doc[start - 1].text == ";"
 
+
+def _after_relative_clause(doc: Doc, end: int) -> int:
+    """v122b: past a relative clause set off by commas straight after a name ('Lee X, who he
+    refused to do any more work for, has been ringing'): the name's verb comes after it. The
+    clause's closing comma is kept (a comma then an auxiliary links a name to its verb)."""
+    if end + 1 >= len(doc) or doc[end].text != "," or doc[end + 1].lower_ not in ("who", "whom"):
+        return end
+    for i in range(end + 2, min(end + 16, len(doc))):
+        if doc[i].text in ".;!?":
+            return end
+        if doc[i].text == ",":
+            return i
+    return end
+
+
+#: v122b: offences done by a blow, whose object named straight after the verb is their victim
+_BLOWS = frozenset({"violence_with_injury", "violence_without_injury"})
 
 #: Words between a victim role word and the name it gives ('IP is Greggs', 'Aggrieved - Boots').
 _NAMING = frozenset({"is", "-", ":", "=", "was"})
@@ -988,6 +1057,7 @@ class RecordReader:
         ``appositive``: the name follows a comma, so a comma may close it ('the tenant at no
         16, Craig X, pushed her')."""
         words = self.words
+        end = _after_relative_clause(doc, end)
         for start in starts:
             if not 0 <= start - end <= 7:
                 continue  # too far for a doer, even one who says the quoted words
@@ -1205,7 +1275,18 @@ class RecordReader:
         adult = self._adult_default
         if adult is not None and adult != default and self._gender.get(adult) in (None, wanted):
             return adult
-        return default
+        # v122b: else the last one named before of no known gender ('Caller Dawn X ... Staff
+        # member Tariq Y stood in the doorway and male shoved him'): the victim known to be of
+        # the other gender cannot be the pronoun
+        unknown = [
+            key
+            for key in named_before
+            if key != default
+            and key not in self._gender
+            and key not in self._doers
+            and people[key].roles.isdisjoint({"suspect", "professional"})
+        ]
+        return unknown[-1] if unknown else default
 
     def _genders(self, docs: list[Doc], persons: list[list[dict[str, Any]]]) -> dict[str, str]:
         """Each person's gender where a title or the role word before the name says it;
@@ -1334,7 +1415,9 @@ class RecordReader:
             r["kind"] == "plural"
             and low <= r["start"] < high
             and not any(
-                t.lower_ in self.words.suspected_words for t in doc[r["end"] : min(r["end"] + 2, high)]
+                # (v122b: also a word within the plural's own match: 'Both arrested for theft')
+                t.lower_ in self.words.suspected_words
+                for t in doc[r["start"] + 1 : min(r["end"] + 2, high)]
             )
             for r in doc.user_data.get("crimedetect.roles", [])
         )
@@ -1719,9 +1802,20 @@ class RecordReader:
                 doc, p["end"], mention.token_start, self.words
             ):
                 continue
+            # v122b: the object of a blow, named straight after its verb ('the man pushed Sidney
+            # to the ground'), is who it was done to, though a role word made him a suspect
+            # elsewhere ('husband Sidney X'), unless he did something himself
+            named_object = (
+                self.rules[mention.rule_id].category in _BLOWS
+                and p["start"] == mention.token_start + 1
+                and p["end"] < mention.token_end
+                and p["key"] not in self._doers
+                and "suspect" not in p["roles"]
+            )
             # (a companion is with the victim: 'her new partner' is no suspect by that word)
-            if ("suspect" in p["roles"] and "companion" not in p["roles"]) or (
-                "suspect" in person.roles and person.roles.isdisjoint({"victim", "companion"})
+            if not named_object and (
+                ("suspect" in p["roles"] and "companion" not in p["roles"])
+                or ("suspect" in person.roles and person.roles.isdisjoint({"victim", "companion"}))
             ):
                 continue
             if p["key"] in self._doers and ("victim" not in person.roles or "suspect" in person.roles):
@@ -2501,6 +2595,13 @@ class RecordReader:
         own_property = _own_property_taken(texts, self.words)
         # a vehicle the record names as a business's: damage told of a vehicle is the business's
         business_vehicle = _vehicle_of_organisation(texts, self.words)
+        # persons named after their job ('carer Natalie X'): damage beside an assault on them,
+        # naming no one, is their employer's (v122b)
+        workers = _workers_named(
+            texts,
+            [k for k, p in people.items() if k not in self._doers and "suspect" not in p.roles],
+            self.words,
+        )
         till_robberies: list[int] = []  # the candidates that rule gave the business
 
         @cache
@@ -2639,6 +2740,16 @@ class RecordReader:
                     rule.category in organisation_offences
                     and category == rule.category
                     and (m.victim_by_default or self._only_reporter(people.get(m.victim or "")))
+                )
+                or (
+                    category == rule.category == "criminal_damage_arson"
+                    and not burgled
+                    and (
+                        (m.victim in workers and m.victim not in m.text)
+                        or (m.victim in (None, UNKNOWN) and bool(workers))
+                        or _speaks_for_workplace(docs[m.entry], m, self.words)
+                    )
+                    and not _personal_thing(docs[m.entry], m, self.words)
                 )
             ):
                 victims = [ORGANISATION]

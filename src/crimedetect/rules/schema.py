@@ -338,6 +338,9 @@ class WordLexicons(_Strict):
     #: v119pb: words after a possessive that make a thing a person's own ('Anil's own phone',
     #: 'her personal iPhone'), not the business's stock or cash
     own_property_words: WordSet = frozenset()
+    #: v122b: words for a job a person is named after ('carer Natalie X', 'Guard Dwayne X'):
+    #: damage told beside an assault on them naming no one is their employer's
+    worker_words: WordSet = frozenset()
     #: v120ay: words straight after a plural that make the several its doers ('Both males
     #: arrested for child abduction', 'both parents suspects'), not its victims
     suspected_words: WordSet = frozenset()
