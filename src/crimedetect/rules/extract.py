@@ -2595,13 +2595,17 @@ class RecordReader:
         own_property = _own_property_taken(texts, self.words)
         # a vehicle the record names as a business's: damage told of a vehicle is the business's
         business_vehicle = _vehicle_of_organisation(texts, self.words)
-        # persons named after their job ('carer Natalie X'): damage beside an assault on them,
-        # naming no one, is their employer's (v122b)
-        workers = _workers_named(
-            texts,
-            [k for k, p in people.items() if k not in self._doers and "suspect" not in p.roles],
-            self.words,
-        )
+
+        @cache
+        def workers() -> set[str]:
+            """Persons named after their job ('carer Natalie X'), read once when damage needs it:
+            damage beside an assault on them, naming no one, is their employer's (v122b)."""
+            return _workers_named(
+                texts,
+                [k for k, p in people.items() if k not in self._doers and "suspect" not in p.roles],
+                self.words,
+            )
+
         till_robberies: list[int] = []  # the candidates that rule gave the business
 
         @cache
@@ -2745,8 +2749,8 @@ class RecordReader:
                     category == rule.category == "criminal_damage_arson"
                     and not burgled
                     and (
-                        (m.victim in workers and m.victim not in m.text)
-                        or (m.victim in (None, UNKNOWN) and bool(workers))
+                        (m.victim in workers() and m.victim not in m.text)
+                        or (m.victim in (None, UNKNOWN) and bool(workers()))
                         or _speaks_for_workplace(docs[m.entry], m, self.words)
                     )
                     and not _personal_thing(docs[m.entry], m, self.words)
