@@ -24,7 +24,7 @@ test-fast: setup
 bench: setup
 	scripts/bench.sh
 
-# A model fine-tuned on the hand-written audited records, stacker fitted on unread blind D, E, J, K, P (docs/model.md)
+# A model fine-tuned on the hand-written audited records, its stacker fitted on unread blind batches (docs/model.md)
 force-model: setup
 	scripts/force_model.sh
 
