@@ -277,6 +277,52 @@ def test_pipeline_runs_rules_then_model_and_records_versions(inputs) -> None:
     assert flag_b.findings == []
 
 
+class FoldingBundle(FakeBundle):
+    """As ModelBundle.combine: with a principal-crime table, drops a model-only category part
+    of one the rules kept; the model finds damage where the text says 'window'."""
+
+    def predict(self, records: Sequence[Record]) -> list[dict]:
+        return [{"window": any("window" in e.text for e in r.entries)} for r in records]
+
+    def combine(self, records, rule_disclosures, predictions, folds_into=None):
+        out = []
+        for found, said in zip(rule_disclosures, predictions, strict=True):
+            kept = list(found)
+            if said["window"]:
+                kept.append(Disclosure(category="criminal_damage_arson", score=0.9, by=["model"]))
+            if folds_into:
+                present = {str(d.category) for d in found}
+                kept = [
+                    d
+                    for d in kept
+                    if d.by != ["model"] or not present & set(folds_into.get(str(d.category), ()))
+                ]
+            out.append(kept)
+        return out
+
+
+def test_pipeline_leaves_model_only_categories_to_reconcile() -> None:
+    """reconcile-9: the ensemble does not fold a category the model alone found into one the
+    rules kept (the shop's window beside the assault on its worker is a crime of its own);
+    reconcile applies the principal crime rule when matching."""
+    rules = KeywordDetector()
+    rules.folds_into = {"criminal_damage_arson": ["violence_with_injury"]}  # type: ignore[attr-defined]
+    record = Record(
+        record_id="A",
+        entries=[entry("2017-03-01T10:00:00Z", "He punched the guard, then put the shop window in.")],
+    )
+    (found,) = Pipeline(rules, FoldingBundle()).detect([record])
+    assert [(str(d.category), d.by) for d in found] == [
+        ("violence_with_injury", ["rules"]),
+        ("criminal_damage_arson", ["model"]),
+    ]
+    (flag,) = scan_records([record], [], Pipeline(rules, FoldingBundle()))
+    assert {(str(f.type), str(f.category)) for f in flag.findings} == {
+        ("unrecorded", "violence_with_injury"),
+        ("unrecorded", "criminal_damage_arson"),
+    }
+
+
 def test_cli_scan_writes_summary_and_exit_code(
     inputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -381,7 +427,7 @@ def test_links_are_symmetric_in_run_scan_scan_records_and_resume(back_link, tmp_
     # INC-B sees the theft raised from INC-A, which links to it: recorded, not missing.
     assert "C-THEFT" in flags["INC-B"]["crime_ids"] and unrecorded(flags["INC-B"]) == set()
     assert flags["INC-C"]["crime_ids"] == [] and unrecorded(flags["INC-C"]) == {"theft"}
-    assert summary.balanced and summary.versions["reconcile"] == "reconcile-8"
+    assert summary.balanced and summary.versions["reconcile"] == "reconcile-9"
     # One way only (the old local behaviour), INC-B's theft would be unrecorded.
     one_way = scan(back_link, tmp_path / "one_way" / "flags.jsonl", link_back=False)
     one_way_b = read_lines(tmp_path / "one_way" / "flags.jsonl")[2]

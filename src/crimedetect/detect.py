@@ -84,5 +84,7 @@ class Pipeline:
         if self.bundle is None or not records:
             return rule_disclosures
         predictions = self.bundle.predict(records)
-        folds_into = getattr(self.rules, "folds_into", None)
-        return self.bundle.combine(records, rule_disclosures, predictions, folds_into)
+        # No principal-crime folding of model-only categories here: reconcile applies the rule
+        # to them when matching (pass 3, reconcile-8), and folding them first as well lost
+        # crimes on audits neither half was fitted on (reconcile-9; docs/model.md, "Session 18")
+        return self.bundle.combine(records, rule_disclosures, predictions)

@@ -59,8 +59,9 @@ from crimedetect.validation import Regex
 #: phrase list 2 (lawful removal) and the `victim_untraced` N100 cue; 4: `n100_unblocked_cues`;
 #: 5: `not_unrecorded_beside`; 6: a rape report needing an N100 is not matched across categories;
 #: 7: no misclassification of a crime cancelled with additional verifiable information; 8: the
-#: principal crime rule when matching (`part_of`).
-RECONCILE_VERSION = "reconcile-8"
+#: principal crime rule when matching (`part_of`); 9: that rule is the only one applied to a
+#: category the model alone found (the ensemble no longer folds it first, ``detect.py``).
+RECONCILE_VERSION = "reconcile-9"
 
 # --------------------------------------------------------------------------- settings
 

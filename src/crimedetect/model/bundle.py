@@ -347,11 +347,12 @@ class ModelBundle:
         reconcile's N100 check (:func:`crimedetect.reconcile.is_rape_report`). Without a stacker
         (bundle trained with no rules available) the result is the union of both.
 
-        ``folds_into`` is the rules' principal-crime table (``counting.yaml`` ``subsumed_by``):
-        a category only the model found is dropped when the record keeps one it is part of.
-        The rules have already folded their own disclosures; a model-only common assault
-        beside the rules' ABH is that ABH, and kept apart it would take the force's
-        common-assault crime and leave the ABH looking unrecorded instead of misclassified.
+        ``folds_into`` (the rules' principal-crime table, ``counting.yaml`` ``subsumed_by``)
+        drops a category only the model found when the record keeps one it is part of. Scans
+        no longer pass it (reconcile-9): reconcile applies the principal crime rule to a
+        model-only disclosure when matching (a model-only common assault beside the rules' ABH
+        answers nothing of its own), and folding first too lost crimes on unseen audits;
+        ``training/stacker_cv.py`` still compares both.
         """
         if not (len(records) == len(rule_disclosures) == len(predictions)):
             raise ValueError("records, rule disclosures and predictions must have the same length")

@@ -714,7 +714,7 @@ def _test_metrics(out_dir: Path, items: Sequence[LabelledRecord], rules: Any | N
             _system_metrics(
                 "test_ensemble",
                 truth,
-                _rule_matrix(bundle.combine(records, found, predictions, getattr(rules, "folds_into", None))),
+                _rule_matrix(bundle.combine(records, found, predictions)),
             )
         )
     return metrics
