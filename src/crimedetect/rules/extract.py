@@ -684,9 +684,13 @@ def _own_property_taken(texts: Sequence[str], words: WordLexicons) -> bool:
 
 
 @cache
-def _worker_pattern(jobs: frozenset[str]) -> str:
-    """The job words of :func:`_workers_named` as one case-insensitive alternation."""
-    return "(?i:" + "|".join(sorted(jobs)) + ")"
+def _worker_pattern(jobs: frozenset[str]) -> re.Pattern[str]:
+    """A job word of the lexicon, an optional second one and an optional title, ready for the
+    name after it (:func:`_workers_named`), compiled once per lexicon."""
+    alternation = "|".join(sorted(jobs))
+    return re.compile(
+        rf"\b(?i:{alternation})\s+(?:(?i:member|of|staff|nurse)\s+)?(?:(?i:mr|mrs|ms|miss|mx)\.?\s+)?"
+    )
 
 
 def _workers_named(texts: Sequence[str], keys: Collection[str], words: WordLexicons) -> set[str]:
@@ -694,16 +698,18 @@ def _workers_named(texts: Sequence[str], keys: Collection[str], words: WordLexic
     Natalie X', 'Guard Dwayne X', 'staff member Gary X', 'Staff nurse Joanne X')."""
     if not words.worker_words:
         return set()
-    jobs = _worker_pattern(words.worker_words)
-    title = r"(?:(?i:mr|mrs|ms|miss|mx)\.?\s+)?"
-    return {
-        key
-        for key in keys
-        if any(
-            re.search(rf"\b{jobs}\s+(?:(?i:member|of|staff|nurse)\s+)?{title}{re.escape(key)}\b", text)
-            for text in texts
-        )
-    }
+    pattern = _worker_pattern(words.worker_words)
+    named: set[str] = set()
+    for text in texts:
+        for job in pattern.finditer(text):
+            at = job.end()
+            for key in keys:
+                after = at + len(key)
+                if text.startswith(key, at) and (
+                    after == len(text) or not (text[after].isalnum() or text[after] == "_")
+                ):
+                    named.add(key)
+    return named
 
 
 def _speaks_for_workplace(doc: Doc, mention: Mention, words: WordLexicons) -> bool:
