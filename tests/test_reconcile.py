@@ -561,3 +561,45 @@ def test_oracle_agrees_with_every_audit_of_the_blind_set() -> None:
     quality = finding_quality(flags, audits.values(), records, crimes)
     assert quality["any_finding"].actual == 2558
     assert {t: (q.precision, q.recall) for t, q in quality.items()} == {t: (1.0, 1.0) for t in quality}
+
+
+TWO_ENTRIES = make_record(
+    ("2017-01-04T21:13:00Z", "Caller states Dean MORRIS punched her and Amy LEE."),
+    ("2017-01-05T09:00:00Z", "Update: Amy LEE also assaulted."),
+)
+
+
+@pytest.mark.parametrize(
+    ("same_entry", "second_entry", "unrecorded"),
+    [
+        (False, 0, 1),  # default: every second victim beside the recorded one is counted
+        (False, 1, 1),
+        (True, 0, 1),  # told in the entry that tells the recorded victim: still counted
+        (True, 1, 0),  # told only in another entry: no finding, still disclosed
+    ],
+)
+def test_second_victim_same_entry(same_entry: bool, second_entry: int, unrecorded: int) -> None:
+    settings = load_settings().model_copy(update={"second_victim_same_entry": same_entry})
+    disclosed = [
+        disclosure("violence_without_injury", "Kelly MORRIS", entry=0),
+        disclosure("violence_without_injury", "Amy LEE", entry=second_entry),
+    ]
+    flag = reconcile(
+        TWO_ENTRIES, disclosed, [crime("C1", "violence_without_injury", "Kelly MORRIS")], settings=settings
+    )
+    found = [f for f in flag.findings if f.type == "unrecorded"]
+    assert sum(f.count for f in found) == unrecorded
+    assert len(flag.disclosed) == 2
+    if found:
+        assert found[0].victims == ["Amy LEE"]
+
+
+def test_second_victim_same_entry_needs_a_recorded_crime_of_the_category() -> None:
+    """With nothing recorded in the category, both victims are unrecorded whatever the entry."""
+    settings = load_settings().model_copy(update={"second_victim_same_entry": True})
+    disclosed = [
+        disclosure("violence_without_injury", "Kelly MORRIS", entry=0),
+        disclosure("violence_without_injury", "Amy LEE", entry=1),
+    ]
+    flag = reconcile(TWO_ENTRIES, disclosed, [crime("C1", "theft", "Kelly MORRIS")], settings=settings)
+    assert sum(f.count for f in flag.findings if f.type == "unrecorded") == 2

@@ -427,7 +427,7 @@ def test_links_are_symmetric_in_run_scan_scan_records_and_resume(back_link, tmp_
     # INC-B sees the theft raised from INC-A, which links to it: recorded, not missing.
     assert "C-THEFT" in flags["INC-B"]["crime_ids"] and unrecorded(flags["INC-B"]) == set()
     assert flags["INC-C"]["crime_ids"] == [] and unrecorded(flags["INC-C"]) == {"theft"}
-    assert summary.balanced and summary.versions["reconcile"] == "reconcile-9"
+    assert summary.balanced and summary.versions["reconcile"] == "reconcile-9+s5"
     # One way only (the old local behaviour), INC-B's theft would be unrecorded.
     one_way = scan(back_link, tmp_path / "one_way" / "flags.jsonl", link_back=False)
     one_way_b = read_lines(tmp_path / "one_way" / "flags.jsonl")[2]
@@ -502,3 +502,144 @@ def test_n100_missing_is_reported_end_to_end_only_for_unconfirmed_reports(tmp_pa
     }
     assert summary.findings[("n100_missing", "rape")] == 1
     assert summary.findings[("unrecorded", "rape")] == 2
+
+
+class VictimDetector:
+    """Assault disclosures for every victim named 'punched <Name>', in the entry naming them."""
+
+    name = "victims"
+    version = "victims-test-1"
+
+    def detect(self, records: Sequence[Record]) -> list[list[Disclosure]]:
+        out = []
+        for record in records:
+            found = []
+            for i, e in enumerate(record.entries):
+                for match in re.finditer(r"punched (\w+)", e.text):
+                    found.append(
+                        Disclosure(
+                            category="violence_without_injury",
+                            victim=match.group(1),
+                            score=0.9,
+                            by=["rules"],
+                            evidence=[
+                                Evidence(entry=i, start=match.start(), end=match.end(), text=match.group())
+                            ],
+                            first_entry=i,
+                        )
+                    )
+            out.append(found)
+        return out
+
+
+def test_reconcile_config_is_used_and_named_in_versions(tmp_path: Path) -> None:
+    """An analyst's edited reconcile.yaml changes the findings, and the flags say it was used;
+    the measuring command can apply it to a scan's flags without scanning again."""
+    from crimedetect.cli import app
+    from crimedetect.reconcile import main as reconcile_main
+
+    records = write_jsonl(
+        tmp_path / "records.jsonl",
+        [
+            {
+                "record_id": "INC-1",
+                "entries": [
+                    entry("2017-03-01T10:00:00Z", "Dean punched Kelly outside the pub."),
+                    entry("2017-03-02T10:00:00Z", "Later: he also punched Amy at her flat."),
+                ],
+            }
+        ],
+    )
+    crimes = write_jsonl(
+        tmp_path / "crimes.jsonl",
+        [
+            {
+                "crime_id": "C1",
+                "record_ids": ["INC-1"],
+                "category": "violence_without_injury",
+                "victim": "Kelly",
+                "recorded_at": "2017-03-01T12:00:00Z",
+            }
+        ],
+    )
+    packaged = Path(__file__).parents[1] / "src" / "crimedetect" / "resources" / "reconcile.yaml"
+    edited = tmp_path / "reconcile.yaml"
+    edited.write_text(
+        packaged.read_text(encoding="utf-8").replace(
+            "second_victim_same_entry: false", "second_victim_same_entry: true"
+        ),
+        encoding="utf-8",
+    )
+    pipeline = Pipeline(VictimDetector())
+    default = run_scan(records, crimes, tmp_path / "default.jsonl", pipeline=pipeline)
+    strict = run_scan(
+        records, crimes, tmp_path / "strict.jsonl", pipeline=pipeline, reconcile_config=str(edited)
+    )
+    assert default.versions["reconcile"] == "reconcile-9+s5"
+    assert re.fullmatch(r"reconcile-9\+s5@[0-9a-f]{8}", strict.versions["reconcile"])
+    assert unrecorded(read_lines(tmp_path / "default.jsonl")[0]) == {"violence_without_injury"}
+    assert unrecorded(read_lines(tmp_path / "strict.jsonl")[0]) == set()
+    assert len(read_lines(tmp_path / "strict.jsonl")[0]["disclosed"]) == 2  # still listed
+    # a resumed scan under other settings is refused
+    with pytest.raises(ScanError, match="same rules, model and settings"):
+        run_scan(
+            records,
+            crimes,
+            tmp_path / "default.jsonl",
+            pipeline=pipeline,
+            reconcile_config=str(edited),
+            resume=True,
+        )
+    # the CLI refuses a missing settings file with a usage error
+    missing = CliRunner().invoke(
+        app,
+        [
+            "scan",
+            "--records",
+            str(records),
+            "--out",
+            str(tmp_path / "x.jsonl"),
+            "--reconcile-config",
+            str(tmp_path / "no.yaml"),
+        ],
+    )
+    assert missing.exit_code == 2 and "no such file" in " ".join(missing.output.split())
+    # measuring the default scan's flags under the edited settings matches them again
+    audits = write_jsonl(
+        tmp_path / "audits.jsonl",
+        [
+            {
+                "record_id": "INC-1",
+                "auditor": "A1",
+                "crimes": [
+                    {
+                        "category": "violence_without_injury",
+                        "victim": "Kelly",
+                        "evidence": "punched Kelly",
+                        "crime_id": "C1",
+                    }
+                ],
+            }
+        ],
+    )
+    common = [
+        "--flags",
+        str(tmp_path / "default.jsonl"),
+        "--records",
+        str(records),
+        "--crimes",
+        str(crimes),
+        "--audits",
+        str(audits),
+    ]
+    import contextlib
+    import io
+
+    def measured(*extra: str) -> str:
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            reconcile_main([*common, *extra])
+        return next(line for line in buffer.getvalue().splitlines() if line.startswith("unrecorded"))
+
+    assert measured().split()[1:4] == ["0", "1", "0"]  # the second victim: a false finding
+    assert measured("--reconcile-config", str(edited)).split()[1:4] == ["0", "0", "0"]

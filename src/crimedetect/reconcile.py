@@ -25,6 +25,7 @@ disclosures a perfect detector would give (a test of reconcile on its own).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -101,6 +102,8 @@ class ReconcileSettings(BaseModel):
     not_unrecorded_beside: dict[str, list[str]] = Field(default_factory=dict)
     #: category -> the more serious categories it is part of for one victim (principal crime)
     part_of: dict[str, list[str]] = Field(default_factory=dict)
+    #: an extra victim beside a recorded crime of the category must share an entry with it
+    second_victim_same_entry: bool = False
 
     @field_validator("confusions", "not_unrecorded_beside", "part_of")
     @classmethod
@@ -151,6 +154,17 @@ def _resource(name: str) -> Any:
 def load_settings(path: str | None = None) -> ReconcileSettings:
     """Reconcile settings from ``path`` or the packaged ``resources/reconcile.yaml``."""
     return _load_yaml(Path(path) if path else _resource("reconcile.yaml"), ReconcileSettings)
+
+
+def reconcile_version(settings: ReconcileSettings) -> str:
+    """The reconcile logic and the settings it ran with, for a flag's ``versions``:
+    ``reconcile-9+s5`` with the packaged settings, and a digest of the settings after ``@``
+    when they differ from the packaged ones (an analyst's edited copy)."""
+    version = f"{RECONCILE_VERSION}+s{settings.version}"
+    if settings != load_settings():
+        digest = hashlib.sha256(settings.model_dump_json().encode()).hexdigest()[:8]
+        version += f"@{digest}"
+    return version
 
 
 @lru_cache(maxsize=4)
@@ -547,6 +561,17 @@ def _match(
     return matches, unmatched_d, unmatched_c
 
 
+def _recorded_entries(disclosures: Sequence[Disclosure], matches: Sequence[_Match]) -> dict[str, set[int]]:
+    """Category -> entries holding evidence of the disclosures matched to a crime recorded in
+    that category (for ``second_victim_same_entry``)."""
+    entries: dict[str, set[int]] = defaultdict(set)
+    for match in matches:
+        category = str(disclosures[match.disclosure].category)
+        if category in crime_categories(match.crime):
+            entries[category] |= {e.entry for e in disclosures[match.disclosure].evidence}
+    return dict(entries)
+
+
 def reconcile(
     record: Record,
     disclosures: Sequence[Disclosure],
@@ -576,6 +601,7 @@ def reconcile(
     groups: dict[str, list[int]] = defaultdict(list)
     n100_needed: list[int] = []
     credible = {str(d.category) for d in disclosures if d.score >= threshold}
+    recorded_entries = _recorded_entries(disclosures, matches) if settings.second_victim_same_entry else {}
     for d in unmatched:
         disclosure = disclosures[d]
         if is_rape_report(disclosure, settings) and n100s:
@@ -589,6 +615,9 @@ def reconcile(
             continue  # e.g. drugs found with a victim of modern slavery (reconcile.yaml)
         if str(disclosure.category) == "rape" and n100s and settings.n100_answers_any_rape_report:
             continue  # the N100 raised answers this report
+        told_in = recorded_entries.get(str(disclosure.category))
+        if told_in is not None and not told_in & {e.entry for e in disclosure.evidence}:
+            continue  # second_victim_same_entry: an extra victim told apart from the recorded one
         groups[str(disclosure.category)].append(d)
     for category, members in groups.items():
         first_index, first_time = min(disclosed_at(record, disclosures[d]) for d in members)
@@ -937,6 +966,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="with --oracle: also call a crime recorded as MORE serious than disclosed misclassified",
     )
     parser.add_argument(
+        "--reconcile-config",
+        help="reconcile settings file (default: packaged); with --flags the flags' disclosures are "
+        "matched again under it, so a setting can be tried without scanning again",
+    )
+    parser.add_argument(
         "--part",
         choices=["all", "development", "held_out"],
         default="all",
@@ -965,7 +999,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.oracle:
         index = CrimeIndex.build(crimes)
         by_id = {a.record_id: a for a in audits}
-        settings = load_settings().model_copy(
+        settings = load_settings(args.reconcile_config).model_copy(
             update={"report_over_classification": True} if args.report_over_classification else {}
         )
         flags = [
@@ -980,6 +1014,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.flags:
         kept = {r.record_id for r in records}
         flags = [f for f in load_all(args.flags, "flags") if f.record_id in kept]
+        if args.reconcile_config:
+            settings = load_settings(args.reconcile_config)
+            index = CrimeIndex.build(crimes)
+            for record in records:
+                index.add_links(record.record_id, record.linked_record_ids)  # as scans link back
+            record_of = {r.record_id: r for r in records}
+            flags = [
+                reconcile(
+                    record_of[f.record_id],
+                    f.disclosed,
+                    index.for_record(record_of[f.record_id]),
+                    settings=settings,
+                )
+                for f in flags
+            ]
     else:
         parser.error("give --flags, --oracle or --baseline")
     quality = finding_quality(

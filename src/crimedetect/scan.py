@@ -43,7 +43,7 @@ from crimedetect.io import (
     batched,
     read_contract,
 )
-from crimedetect.reconcile import RECONCILE_VERSION, CrimeIndex, load_settings, reconcile
+from crimedetect.reconcile import CrimeIndex, load_settings, reconcile, reconcile_version
 
 if TYPE_CHECKING:
     from crimedetect.rules.detector import PackedRecord
@@ -459,6 +459,7 @@ def run_scan(
     model_in_workers: bool = False,
     link_back: bool = True,
     model_gate: bool | str = True,
+    reconcile_config: str | None = None,
 ) -> ScanSummary:
     """Scan ``records_path`` against ``crimes_path`` and write flags to ``out``.
 
@@ -471,14 +472,15 @@ def run_scan(
     the crimes of the records it links to and of those linking to it (``link_back``, read in
     a first pass over the records; ``link_back=False`` keeps only its own links).
     ``model_gate`` (True or a gate file) runs the encoder only on the entries the entry gate
-    opens (see :func:`build_pipeline`).
+    opens (see :func:`build_pipeline`). ``reconcile_config``: a reconcile settings file
+    (default: the packaged ``resources/reconcile.yaml``); flags' ``versions`` name it.
     Returns the summary; the side files are written beside ``out`` unless paths are given.
     """
     records_path, out = Path(records_path), Path(out)
     paths = ScanPaths.beside(
         out, rejected=rejected_path, problems=problems_path, summary=summary_path, top=top_path
     )
-    settings = load_settings()
+    settings = load_settings(reconcile_config)
     notes: list[str] = []
     if pipeline is None:
         pipeline = build_pipeline(
@@ -499,7 +501,7 @@ def run_scan(
     versions: dict[str, Any] = {
         **pipeline.versions,
         "priority": priority_model.version,
-        "reconcile": RECONCILE_VERSION,
+        "reconcile": reconcile_version(settings),
     }
     summary = ScanSummary(records=ReadStats(str(records_path)), crimes=None, versions=versions, notes=notes)
     for note in notes:
@@ -707,13 +709,14 @@ def scan_records(
     *,
     priority: Any | None = None,
     link_back: bool = True,
+    reconcile_config: str | None = None,
 ) -> list[Flag]:
     """Flags for records held in memory (tests, notebooks, the web app): the same flags as
     :func:`run_scan` without the files. Links are symmetric as there: ``link_back`` gives a
     record the crimes of the records among ``records`` that link to it."""
     from crimedetect.priority import load_priority_model
 
-    settings = load_settings()
+    settings = load_settings(reconcile_config)
     priority_model = priority if priority is not None else load_priority_model()
     index = CrimeIndex.build(crimes)
     if link_back:
@@ -724,7 +727,11 @@ def scan_records(
     detector_versions = (
         pipeline.versions if isinstance(pipeline, Pipeline) else {"rules": pipeline.version, "model": None}
     )
-    versions = {**detector_versions, "priority": priority_model.version, "reconcile": RECONCILE_VERSION}
+    versions = {
+        **detector_versions,
+        "priority": priority_model.version,
+        "reconcile": reconcile_version(settings),
+    }
     out = []
     for record, found in zip(records, disclosures, strict=True):
         out.append(flag_record(record, found, index.for_record(record), settings, priority_model, versions))

@@ -43,6 +43,12 @@ def scan(
     rules_config: str | None = typer.Option(
         None, "--rules-config", help="A rules config file (default: packaged)."
     ),
+    reconcile_config: Path | None = typer.Option(
+        None,
+        "--reconcile-config",
+        help="Reconcile settings (default: the packaged resources/reconcile.yaml); an edited copy "
+        "changes how disclosures are matched to crimes, and the flags' versions say so.",
+    ),
     workers: int = typer.Option(
         1, "--workers", "-w", min=1, help="Processes for the rules (output is identical)."
     ),
@@ -93,6 +99,9 @@ def scan(
     if crimes is not None and not crimes.exists():
         console.print(f"[red]error:[/red] {crimes}: no such file")
         raise typer.Exit(EXIT_USAGE)
+    if reconcile_config is not None and not reconcile_config.exists():
+        console.print(f"[red]error:[/red] --reconcile-config {reconcile_config}: no such file")
+        raise typer.Exit(EXIT_USAGE)
     if crimes is None:
         console.print("[yellow]no --crimes given: every disclosure is reported as unrecorded[/yellow]")
     if engine not in ("local", "spark"):
@@ -122,6 +131,7 @@ def scan(
             model_uri=model,
             rules_only=rules_only,
             rules_config=rules_config,
+            reconcile_config=str(reconcile_config) if reconcile_config else None,
             workers=workers,
             batch_size=batch_size,
             resume=resume,

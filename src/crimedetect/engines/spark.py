@@ -431,6 +431,7 @@ def scan_partition(
     batch_size: int,
     built: Any,
     timers: Any = None,
+    settings: Any = None,
 ) -> Iterator[pd.DataFrame]:
     """mapInPandas: detect and reconcile a partition of records, in batches, as ``run_scan`` does.
 
@@ -442,11 +443,10 @@ def scan_partition(
     import pandas as pd
 
     from crimedetect.priority import load_priority_model
-    from crimedetect.reconcile import RECONCILE_VERSION, CrimeIndex, load_settings
+    from crimedetect.reconcile import CrimeIndex, load_settings, reconcile_version
     from crimedetect.scan import flag_record, for_detection
 
     pipeline: Any = None
-    settings: Any = None
     priority_model: Any = None
     versions: dict[str, Any] = {}
     for frame in frames:
@@ -458,12 +458,12 @@ def scan_partition(
                 pipeline, fresh = pipeline_for(spec)
                 if fresh:
                     built.add(1)
-                settings = load_settings()
+                settings = settings if settings is not None else load_settings()
                 priority_model = priority if priority is not None else load_priority_model()
                 versions = {
                     **_versions(pipeline),
                     "priority": priority_model.version,
-                    "reconcile": RECONCILE_VERSION,
+                    "reconcile": reconcile_version(settings),
                 }
             clock = time.perf_counter()
             records = [Record.model_validate(json.loads(text)) for text in part["payload"]]
@@ -906,6 +906,7 @@ def run_spark_scan(
     link_back: bool = True,
     ship_files: bool | None = None,
     conf: Mapping[str, str] | None = None,
+    reconcile_config: str | None = None,
 ) -> Any:
     """The scan of :func:`crimedetect.scan.run_scan` on Spark; returns its ``ScanSummary``.
 
@@ -963,6 +964,7 @@ def run_spark_scan(
             link_back=link_back,
             ship_files=ship_files,
             started=started,
+            reconcile_config=reconcile_config,
         )
     finally:
         if own_session:
@@ -993,11 +995,13 @@ def _run(
     link_back: bool,
     ship_files: bool | None,
     started: float,
+    reconcile_config: str | None = None,
 ) -> Any:
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    from crimedetect.reconcile import load_settings
     from crimedetect.scan import ScanSummary, _Ranked, _top_row, write_top
 
     sc = spark.sparkContext
@@ -1066,7 +1070,13 @@ def _run(
     built = sc.accumulator(0)
     timers = sc.accumulator((0.0, 0.0, 0.0), _SumTriple())
     scan = partial(
-        scan_partition, spec=pipeline, priority=priority, batch_size=batch_size, built=built, timers=timers
+        scan_partition,
+        spec=pipeline,
+        priority=priority,
+        batch_size=batch_size,
+        built=built,
+        timers=timers,
+        settings=load_settings(reconcile_config),  # read by the driver, shipped with the task
     )
     flags = work.mapInPandas(scan, FLAGS_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
     accounts = flags.mapInPandas(account_partition, "rank int, block long, idx long, value string").persist(
