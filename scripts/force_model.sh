@@ -9,14 +9,16 @@
 #      the blind batches the rules were written against (BS, BT, BV and BW since session 17;
 #      CF, CI, CK and CL since session 18), and blind D, E, J, K, P, Z-AC, BB-BI, BJ-BN and
 #      BO-BR (unread: their labels train the encoder, nobody reads their text); never the dev
-#      held-out third, BU, BX-BZ, CA-CD (the stacker's) or CE, CG, CH, CJ (the test set)
+#      held-out third, BU, BX-BZ, CA-CD (the stacker's) or the test sets CE-CJ, CM-CT, CU-DB
 #   2. fine-tune the pretrained MiniLM on them and 400 synthetic records
 #      (training/configs/handwritten.yaml; MODEL_THREADS, default 2, torch threads)
 #   3. refit its stacker on blind BU, BX, BY, BZ and CA-CD (480 audited records nobody wrote
 #      rules against and the encoder never saw: the stacker learns how far to trust each half
 #      on text neither was fitted on; BB-BE in session 15, BB-BI for session 15's encoder, BJ-BN
 #      in session 16, BO-BR in session 17)
-#   4. say how to scan with it and how to measure it on the unread batches CE, CG, CH and CJ
+#   4. say how to scan with it and how to measure it on the unread batches CU-DB (session 19's
+#      test of a model change; CE-CJ and CM-CT, each measured once or more, stay out too: session
+#      19's candidate v6, trained on their labels as well, was not adopted, docs/model.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
@@ -51,7 +53,7 @@ cat <<USE
 force model in models/handwritten-d (finished in $((SECONDS - started)) s). Scan with it:
   $bin/crimedetect scan --records R --crimes C --out flags.jsonl --model models/handwritten-d --quantize --no-model-gate
 Measure it on the other unread batches (aggregates only; docs/model.md):
-  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-CE- BL-CG- BL-CH- BL-CJ-
+  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-CU- BL-CV- BL-CW- BL-CX- BL-CY- BL-CZ- BL-DA- BL-DB-
   $bin/crimedetect scan --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --out $out/unread-flags.jsonl --model models/handwritten-d --quantize --no-model-gate
   $bin/python -m crimedetect.reconcile --flags $out/unread-flags.jsonl --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --audits $out/unread/audits.jsonl
 USE
