@@ -205,6 +205,17 @@ def test_stacker_cv_compares_feature_sets_on_held_out_folds(
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| bundle") or line.startswith("| context")]
     assert len(rows) == 4  # two feature sets, folding on and off
+    # fixed thresholds beside each fold's own: a threshold of 0 accepts every (record, category)
+    assert stacker_cv.main(["--bundle", str(bundle), *argv, *folds, "--thresholds", "0", "1.01"]) == 0
+    swept = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| bundle")]
+    assert len(swept) == 6  # folding on and off, three thresholds each
+    by_threshold = {line.split("|")[3].strip(): line.split("|")[4] for line in swept if "| off |" in line}
+
+    def counts(cell: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in cell.split("(")[1].rstrip(") ").split("/"))
+
+    assert counts(by_threshold["1.01"])[:2] == (0, 0)  # nothing accepted: no unrecorded flag
+    assert counts(by_threshold["0.00"])[1] >= counts(by_threshold["each fold's own"])[1]
 
     records = load_all(force / "records.jsonl", "records")
     audits = load_all(force / "audits.jsonl", "audits")
@@ -219,7 +230,7 @@ def test_stacker_cv_compares_feature_sets_on_held_out_folds(
     truth = finding_quality(scan_records(records, [], Oracle()), audits, records, [])["unrecorded"].actual
     assert truth > 0
     for row in rows:
-        unrecorded = row.split("|")[3]
+        unrecorded = row.split("|")[4]
         tp, predicted, actual = (int(x) for x in unrecorded.split("(")[1].rstrip(") ").split("/"))
         assert actual == 2 * truth and tp <= min(predicted, actual)
     with pytest.raises(ValueError, match="unknown stacker feature"):

@@ -7,8 +7,10 @@ This script does that: the bundle's encoder and the rules run once over the fit 
 for each named feature set and each of ``--repeats`` shuffled ``--folds``-fold splits by
 record, a stacker is fitted on the other folds and the held-out fold is scanned through the
 real ``combine`` and ``reconcile`` (with and without principal-crime folding of model-only
-categories). The table gives each finding type's precision and recall pooled over folds and
-repeats, at (record, category) as the issue measures them. Counts only; no text is printed.
+categories; ``--thresholds`` also tries fixed stacker thresholds beside each fold's own, and
+``--reconcile-config`` reconciles under other settings). The table gives each finding type's
+precision and recall pooled over folds and repeats, at (record, category) as the issue
+measures them. Counts only; no text is printed.
 
 Run from the project root:
 
@@ -86,8 +88,11 @@ def cross_validate(
     folds: int = 5,
     repeats: int = 3,
     threshold_repeats: int = 10,
+    thresholds: Sequence[float | None] = (None,),
+    reconcile_config: str | None = None,
 ) -> list[dict[str, object]]:
-    """One row per (feature set, folding): pooled tp / predicted / actual per finding type."""
+    """One row per (feature set, folding, threshold): pooled tp / predicted / actual per finding
+    type. A threshold of None is the one each fold's stacker chose on its own fit folds."""
     from sklearn.model_selection import KFold
 
     if bundle.stacker is None:
@@ -105,7 +110,7 @@ def cross_validate(
         X = stack_features(found, probs, bundle.thresholds, features)
         X = X.reshape(len(records), len(CATEGORIES), -1)
         for folding in (True, False):
-            pooled = {kind: np.zeros(3, dtype=int) for kind in KINDS}
+            pooled = {t: {kind: np.zeros(3, dtype=int) for kind in KINDS} for t in thresholds}
             for repeat in range(repeats):
                 for fit, held in KFold(folds, shuffle=True, random_state=repeat).split(records):
                     stacker = Stacker(
@@ -114,30 +119,43 @@ def cross_validate(
                         features=features,
                         n_repeats=threshold_repeats,
                     ).fit(X[fit].reshape(-1, X.shape[2]), truth[fit].ravel())
-                    variant = copy.copy(bundle)
-                    variant.stacker = stacker
+                    chosen = stacker.threshold_
                     held_records = [records[i] for i in held]
-                    combined = variant.combine(
-                        held_records,
-                        [found[i] for i in held],
-                        [predictions[i] for i in held],
-                        rules.folds_into if folding else None,
-                    )
-                    flags = scan_records(held_records, crimes, _Given(combined))
-                    quality = finding_quality(
-                        flags, [audit_of[r.record_id] for r in held_records], held_records, crimes
-                    )
-                    for kind in KINDS:
-                        q = quality[kind]
-                        pooled[kind] += (q.true_positive, q.predicted, q.actual)
-            rows.append({"features": name, "folding": folding, **{k: tuple(v) for k, v in pooled.items()}})
+                    for threshold in thresholds:
+                        stacker.threshold_ = chosen if threshold is None else threshold
+                        variant = copy.copy(bundle)
+                        variant.stacker = stacker
+                        combined = variant.combine(
+                            held_records,
+                            [found[i] for i in held],
+                            [predictions[i] for i in held],
+                            rules.folds_into if folding else None,
+                        )
+                        flags = scan_records(
+                            held_records, crimes, _Given(combined), reconcile_config=reconcile_config
+                        )
+                        quality = finding_quality(
+                            flags, [audit_of[r.record_id] for r in held_records], held_records, crimes
+                        )
+                        for kind in KINDS:
+                            q = quality[kind]
+                            pooled[threshold][kind] += (q.true_positive, q.predicted, q.actual)
+            for threshold, counts in pooled.items():
+                rows.append(
+                    {
+                        "features": name,
+                        "folding": folding,
+                        "threshold": threshold,
+                        **{k: tuple(v) for k, v in counts.items()},
+                    }
+                )
     return rows
 
 
 def table(rows: list[dict[str, object]]) -> str:
     """Markdown: precision / recall (tp / predicted / actual) per finding type."""
-    head = "| features | model-only folding | " + " | ".join(KINDS) + " |"
-    lines = [head, "|" + "---|" * (len(KINDS) + 2)]
+    head = "| features | model-only folding | stacker threshold | " + " | ".join(KINDS) + " |"
+    lines = [head, "|" + "---|" * (len(KINDS) + 3)]
     for row in rows:
         cells = []
         for kind in KINDS:
@@ -146,7 +164,8 @@ def table(rows: list[dict[str, object]]) -> str:
             r = f"{tp / actual:.3f}" if actual else "-"
             cells.append(f"{p} / {r} ({tp}/{predicted}/{actual})")
         folding = "on" if row["folding"] else "off"
-        lines.append(f"| {row['features']} | {folding} | " + " | ".join(cells) + " |")
+        threshold = "each fold's own" if row.get("threshold") is None else f"{row['threshold']:.2f}"
+        lines.append(f"| {row['features']} | {folding} | {threshold} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -165,6 +184,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=10,
         help="shuffled splits each stacker chooses its threshold on (10 as in training; fewer is faster)",
     )
+    parser.add_argument(
+        "--thresholds",
+        nargs="*",
+        type=float,
+        default=[],
+        help="fixed stacker thresholds to try besides each fold's own (how far recall can go)",
+    )
+    parser.add_argument(
+        "--reconcile-config", default=None, help="reconcile settings file (default: packaged)"
+    )
     parser.add_argument("--quantize", action="store_true", help="score with the int8 encoder (as scans do)")
     parser.add_argument("--rules-config", default=None)
     args = parser.parse_args(argv)
@@ -181,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         folds=args.folds,
         repeats=args.repeats,
         threshold_repeats=args.threshold_repeats,
+        thresholds=[None, *args.thresholds],
+        reconcile_config=args.reconcile_config,
     )
     print(f"{len(records)} records, {args.repeats} x {args.folds}-fold by record; pooled over folds")
     print(table(rows))
