@@ -603,3 +603,17 @@ def test_second_victim_same_entry_needs_a_recorded_crime_of_the_category() -> No
     ]
     flag = reconcile(TWO_ENTRIES, disclosed, [crime("C1", "theft", "Kelly MORRIS")], settings=settings)
     assert sum(f.count for f in flag.findings if f.type == "unrecorded") == 2
+
+
+def test_second_victim_same_entry_trusts_an_audits_own_disclosures() -> None:
+    """The setting guards against detectors' spurious victims: the audits' own disclosures (the
+    oracle's) keep every victim they name, wherever it is told."""
+    settings = load_settings().model_copy(update={"second_victim_same_entry": True})
+    disclosed = [
+        disclosure("violence_without_injury", "Kelly MORRIS", entry=0),
+        disclosure("violence_without_injury", "Amy LEE", entry=1).model_copy(update={"by": ["audit"]}),
+    ]
+    flag = reconcile(
+        TWO_ENTRIES, disclosed, [crime("C1", "violence_without_injury", "Kelly MORRIS")], settings=settings
+    )
+    assert sum(f.count for f in flag.findings if f.type == "unrecorded") == 1

@@ -616,8 +616,11 @@ def reconcile(
         if str(disclosure.category) == "rape" and n100s and settings.n100_answers_any_rape_report:
             continue  # the N100 raised answers this report
         told_in = recorded_entries.get(str(disclosure.category))
-        if told_in is not None and not told_in & {e.entry for e in disclosure.evidence}:
-            continue  # second_victim_same_entry: an extra victim told apart from the recorded one
+        told_apart = told_in is not None and not told_in & {e.entry for e in disclosure.evidence}
+        if told_apart and "audit" not in disclosure.by:
+            # second_victim_same_entry: a detected extra victim told apart from the recorded
+            # one; an audit's own disclosures (the oracle) are facts, not detections
+            continue
         groups[str(disclosure.category)].append(d)
     for category, members in groups.items():
         first_index, first_time = min(disclosed_at(record, disclosures[d]) for d in members)
