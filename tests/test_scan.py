@@ -10,6 +10,7 @@ import csv
 import json
 import re
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -532,7 +533,7 @@ class VictimDetector:
         return out
 
 
-def test_reconcile_config_is_used_and_named_in_versions(tmp_path: Path) -> None:
+def test_reconcile_config_is_used_and_named_in_versions(tmp_path: Path, capsys) -> None:
     """An analyst's edited reconcile.yaml changes the findings, and the flags say it was used;
     the measuring command can apply it to a scan's flags without scanning again."""
     from crimedetect.cli import app
@@ -562,7 +563,7 @@ def test_reconcile_config_is_used_and_named_in_versions(tmp_path: Path) -> None:
             }
         ],
     )
-    packaged = Path(__file__).parents[1] / "src" / "crimedetect" / "resources" / "reconcile.yaml"
+    packaged = resources.files("crimedetect") / "resources" / "reconcile.yaml"
     edited = tmp_path / "reconcile.yaml"
     edited.write_text(
         packaged.read_text(encoding="utf-8").replace(
@@ -634,14 +635,10 @@ def test_reconcile_config_is_used_and_named_in_versions(tmp_path: Path) -> None:
         "--audits",
         str(audits),
     ]
-    import contextlib
-    import io
 
     def measured(*extra: str) -> str:
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            reconcile_main([*common, *extra])
-        return next(line for line in buffer.getvalue().splitlines() if line.startswith("unrecorded"))
+        reconcile_main([*common, *extra])
+        return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("unrecorded"))
 
     assert measured().split()[1:4] == ["0", "0", "0"]
     assert measured("--reconcile-config", str(edited)).split()[1:4] == ["0", "1", "0"]  # a false finding

@@ -120,11 +120,11 @@ def cross_validate(
                         n_repeats=threshold_repeats,
                     ).fit(X[fit].reshape(-1, X.shape[2]), truth[fit].ravel())
                     chosen = stacker.threshold_
+                    variant = copy.copy(bundle)
+                    variant.stacker = stacker
                     held_records = [records[i] for i in held]
                     for threshold in thresholds:
                         stacker.threshold_ = chosen if threshold is None else threshold
-                        variant = copy.copy(bundle)
-                        variant.stacker = stacker
                         combined = variant.combine(
                             held_records,
                             [found[i] for i in held],
