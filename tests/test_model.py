@@ -430,6 +430,14 @@ def test_named_stacker_features_read_rules_cues_and_model_margin() -> None:
     expanded = stack_features(rules, probs, thresholds, ["rule_fired:*"])
     assert expanded.shape == (len(CATEGORIES), len(CATEGORIES))
     assert expanded.sum() == 1.0 and expanded[CATEGORIES.index("rape"), CATEGORIES.index("rape")] == 1.0
+    # the model's own weight per category, where no rule fired: one column per category
+    silent = stack_features(rules, probs, thresholds, ["model_logit_silent:*"])
+    assert silent.shape == (len(CATEGORIES), len(CATEGORIES))
+    nonzero = {(r, c) for r, c in zip(*np.nonzero(silent), strict=True)}
+    assert nonzero == {(CATEGORIES.index("theft"), CATEGORIES.index("theft"))}  # logit(0.5) is 0
+    assert silent[CATEGORIES.index("theft"), CATEGORIES.index("theft")] == pytest.approx(np.log(9))
+    with pytest.raises(ValueError, match="unknown stacker feature"):
+        stack_features(rules, probs, thresholds, ["model_logit_silent:arson"])
 
 
 _RAPE, _THEFT, _BURGLARY = np.log(0.2 / 0.8), np.log(9), np.log(1.5)  # model logits

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -98,7 +99,15 @@ def test_refit_on_other_audits_changes_the_stacker_and_records_the_fit(
     digest = hashlib.sha256((force / "other_audits.jsonl").read_bytes()).hexdigest()
     assert fit["audits_sha256"] == digest and fit["records"] == len(CASES) and fit["fitted_at"]
 
+    # each refit names its stacker in the bundle's version, so flags tell the variants apart
+    base = _meta(bundle)["version"]
+    assert a["version"] != b["version"]
+    for meta in (a, b):
+        assert re.fullmatch(re.escape(base) + r"\+stacker-[0-9a-f]{8}", meta["version"])
+    again = fit_stacker_on_audits(tmp_path / "b", force / "records.jsonl", force / "other_audits.jsonl")
+    assert _meta(again.bundle_dir)["version"] == b["version"]  # replaced, not appended; same fit
     loaded = ModelBundle(tmp_path / "b")
+    assert loaded.version == b["version"]
     assert loaded.stacker is not None and list(loaded.stacker.coef_) == b["stacker"]["coef"]
     records, _ = make_records()
     rules = rule_detector()
@@ -233,5 +242,17 @@ def test_stacker_cv_compares_feature_sets_on_held_out_folds(
         unrecorded = row.split("|")[4]
         tp, predicted, actual = (int(x) for x in unrecorded.split("(")[1].rstrip(") ").split("/"))
         assert actual == 2 * truth and tp <= min(predicted, actual)
+    # --extra-fit joins every fold's fit and is never held out: the held-out truth is unchanged
+    extra = ["--extra-fit", str(force / "records.jsonl"), str(force / "audits.jsonl")]
+    assert stacker_cv.main(["--bundle", str(bundle), *argv, *folds, *extra]) == 0
+    extra_rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| bundle")]
+    assert len(extra_rows) == 2
+    assert all(counts(line.split("|")[4])[2] == 2 * truth for line in extra_rows)
+    unaudited = tmp_path / "no_audits.jsonl"
+    unaudited.write_text("", encoding="utf-8")
+    with pytest.raises(SystemExit, match="no audit"):
+        stacker_cv.main(
+            ["--bundle", str(bundle), *argv, "--extra-fit", str(force / "records.jsonl"), str(unaudited)]
+        )
     with pytest.raises(ValueError, match="unknown stacker feature"):
         stacker_cv.main(["--bundle", str(bundle), *argv, "--features", "bad=rule_score,no_such_feature"])

@@ -45,7 +45,7 @@ from crimedetect.reconcile import finding_quality
 from crimedetect.rules import RuleDetector
 from crimedetect.scan import scan_records
 
-KINDS = ("unrecorded", "misclassified", "late", "any_finding")
+KINDS = ("unrecorded", "misclassified", "late", "n100_missing", "any_finding")
 
 
 class _Given:
@@ -90,9 +90,12 @@ def cross_validate(
     threshold_repeats: int = 10,
     thresholds: Sequence[float | None] = (None,),
     reconcile_config: str | None = None,
+    extra_fit: tuple[list[Record], list] | None = None,
 ) -> list[dict[str, object]]:
     """One row per (feature set, folding, threshold): pooled tp / predicted / actual per finding
-    type. A threshold of None is the one each fold's stacker chose on its own fit folds."""
+    type. A threshold of None is the one each fold's stacker chose on its own fit folds.
+    ``extra_fit`` (records, audits) joins every fold's fit records and is never held out: what
+    more audited records would give a stacker, measured on the same held-out folds."""
     from sklearn.model_selection import KFold
 
     if bundle.stacker is None:
@@ -105,10 +108,19 @@ def cross_validate(
     predictions = bundle.predict(records)
     probs = _record_matrix(predictions)
     audit_of = {a.record_id: a for a in audits}
+    extra_records, extra_audits = extra_fit or ([], [])
+    extra_labelled, extra_unaudited = label_records(extra_records, extra_audits)
+    if extra_unaudited:
+        raise SystemExit(f"{extra_unaudited} extra fit records have no audit")
+    extra_truth = np.asarray(record_labels(extra_labelled), dtype=int).reshape(-1)
+    extra_found = rules.detect(extra_records)
+    extra_probs = _record_matrix(bundle.predict(extra_records)) if extra_records else probs[:0]
     rows = []
     for name, features in feature_sets.items():
         X = stack_features(found, probs, bundle.thresholds, features)
         X = X.reshape(len(records), len(CATEGORIES), -1)
+        X_extra = stack_features(extra_found, extra_probs, bundle.thresholds, features)
+        X_extra = X_extra.reshape(-1, X.shape[2])
         for folding in (True, False):
             pooled = {t: {kind: np.zeros(3, dtype=int) for kind in KINDS} for t in thresholds}
             for repeat in range(repeats):
@@ -118,7 +130,10 @@ def cross_validate(
                         class_weight=bundle.stacker.class_weight,
                         features=features,
                         n_repeats=threshold_repeats,
-                    ).fit(X[fit].reshape(-1, X.shape[2]), truth[fit].ravel())
+                    ).fit(
+                        np.vstack([X[fit].reshape(-1, X.shape[2]), X_extra]),
+                        np.concatenate([truth[fit].ravel(), extra_truth]),
+                    )
                     chosen = stacker.threshold_
                     variant = copy.copy(bundle)
                     variant.stacker = stacker
@@ -194,6 +209,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--reconcile-config", default=None, help="reconcile settings file (default: packaged)"
     )
+    parser.add_argument(
+        "--extra-fit",
+        nargs=2,
+        type=Path,
+        metavar=("RECORDS", "AUDITS"),
+        help="more audited records every fold's stacker is also fitted on (never held out)",
+    )
     parser.add_argument("--quantize", action="store_true", help="score with the int8 encoder (as scans do)")
     parser.add_argument("--rules-config", default=None)
     args = parser.parse_args(argv)
@@ -212,6 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         threshold_repeats=args.threshold_repeats,
         thresholds=[None, *args.thresholds],
         reconcile_config=args.reconcile_config,
+        extra_fit=(
+            (list(load_all(args.extra_fit[0], "records")), list(load_all(args.extra_fit[1], "audits")))
+            if args.extra_fit
+            else None
+        ),
     )
     print(f"{len(records)} records, {args.repeats} x {args.folds}-fold by record; pooled over folds")
     print(table(rows))

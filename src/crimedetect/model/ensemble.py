@@ -12,6 +12,8 @@ encoder was trained on) over named features per (record, category). The vocabula
 - ``model_over_threshold``: 1 when the model's probability reaches its category threshold;
 - ``rule_fired:<category>``: 1 when a rule fired for that category (learns how reliable the
   rules are per category);
+- ``model_logit_silent:<category>``: the model's logit for that category when no rule fired
+  (how far the model alone is to be trusted, per category);
 - ``rule_mentions`` / ``rule_ids``: log(1 + disclosures) and log(1 + distinct rules) of the
   category (several victims, several independent patterns);
 - ``cue:<cue>``: 1 when a rule disclosure of the category carries that context cue
@@ -63,7 +65,9 @@ _PLAIN = {
     "model_logit_silent_others",
     "model_logit_fired_others",
 }
-_PREFIXED = {"rule_fired", "cue"}
+_PREFIXED = {"rule_fired", "cue", "model_logit_silent"}
+#: Families whose ``:*`` expands to one feature per category.
+_PER_CATEGORY = {"rule_fired", "model_logit_silent"}
 
 
 def expand_features(names: Sequence[str]) -> list[str]:
@@ -73,9 +77,9 @@ def expand_features(names: Sequence[str]) -> list[str]:
         prefix, _, arg = name.partition(":")
         if name in _PLAIN:
             out.append(name)
-        elif prefix == "rule_fired" and arg == "*":
-            out.extend(f"rule_fired:{c}" for c in CATEGORIES)
-        elif prefix in _PREFIXED and arg and (prefix != "rule_fired" or arg in CATEGORIES):
+        elif prefix in _PER_CATEGORY and arg == "*":
+            out.extend(f"{prefix}:{c}" for c in CATEGORIES)
+        elif prefix in _PREFIXED and arg and (prefix not in _PER_CATEGORY or arg in CATEGORIES):
             out.append(name)
         else:
             raise ValueError(f"unknown stacker feature {name!r}")
@@ -111,6 +115,8 @@ def _cell(
     prefix, _, arg = name.partition(":")
     if prefix == "rule_fired":
         return float(fired and (not arg or arg == category))
+    if prefix == "model_logit_silent" and arg:
+        return float(_logit(np.array([p]))[0]) if not fired and arg == category else 0.0
     if prefix == "cue":
         return float(any(arg in (getattr(d, "cues", None) or []) for d in mine))
     if name == "rule_score":

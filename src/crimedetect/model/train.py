@@ -20,6 +20,7 @@ run logs only allow-listed values (``Trainer``'s MLflow callback logs every argu
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import math
@@ -662,8 +663,19 @@ def fit_stacker_on_audits(
         if target != bundle_dir:
             shutil.rmtree(target, ignore_errors=True)
         raise
+    # Another stacker scores differently: its flags must not pass for the old bundle's.
+    meta = _bundle_meta(target)
+    meta["version"] = restacked_version(str(meta.get("version", "local")), meta["stacker"])
+    _write_meta(target, meta)
     fit.counts = counts
     return fit
+
+
+def restacked_version(version: str, stacker: dict[str, Any]) -> str:
+    """A bundle's version once its stacker is refitted on audits: ``<encoder's
+    version>+stacker-<8 hex of the stacker's numbers>`` (a later refit replaces the suffix)."""
+    digest = hashlib.sha256(json.dumps(stacker, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{version.split('+stacker-')[0]}+stacker-{digest}"
 
 
 def refit_stacker(bundle_dir: str | Path, cfg: TrainConfig) -> Stacker | None:
