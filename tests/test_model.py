@@ -318,6 +318,14 @@ def test_combine_keeps_rule_evidence_and_adds_model_only_disclosures(
     by_category = {str(d.category): d for d in out}
     assert set(by_category) == {"violence_with_injury", "theft", "rape"}  # weak burglary dropped
     assert by_category["rape"].score < stacker.threshold_
+    assert by_category["rape"].cues == ["unconfirmed"]
+    # a weak rape the rules read with no such cue is kept as a report too, cued report_only:
+    # every rape report needs a rape crime or an N100 (reconcile-10); other weak categories go
+    uncued = Disclosure(category="rape", score=0.05, by=["rules"], evidence=[], cues=["third_party"])
+    (out,) = bundle.combine([record], [[weak_rule, uncued]], [prediction])
+    (kept_report,) = [d for d in out if str(d.category) == "rape"]
+    assert kept_report.cues == ["third_party", "report_only"] and kept_report.score < stacker.threshold_
+    assert "burglary" not in {str(d.category) for d in out}
     kept = by_category["violence_with_injury"]
     assert kept.by == ["rules", "model"] and kept.evidence == rule.evidence and kept.rule_ids == ["r1"]
     assert kept.model_score == pytest.approx(0.6)

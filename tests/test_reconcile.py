@@ -344,6 +344,9 @@ def test_n100_answers_a_rape_report_and_uncertain_reports_need_one() -> None:
     [
         ("rape", ["unconfirmed"], Counter({("n100_missing", "rape"): 1})),  # a report: any score
         ("rape", [], Counter()),  # a rape crime scored below the threshold: no finding
+        # the ensemble kept a rape the rules read but scored under a crime (reconcile-10)
+        ("rape", ["report_only"], Counter({("n100_missing", "rape"): 1})),
+        ("rape", ["report_only", "professional"], Counter()),  # a professional's: recorded, not N100
         ("theft", ["unconfirmed"], Counter()),
     ],
 )
@@ -555,11 +558,11 @@ def test_oracle_agrees_with_every_audit_of_the_blind_set() -> None:
     records = load_all(blind / "records.jsonl")
     crimes = load_all(blind / "crimes.jsonl")
     audits = {a.record_id: a for a in load_all(blind / "audits.jsonl")}
-    assert len(records) == len(audits) == 6760
+    assert len(records) == len(audits) == 7720
     index = CrimeIndex.build(crimes)
     flags = [reconcile(r, oracle_disclosures(r, audits[r.record_id]), index.for_record(r)) for r in records]
     quality = finding_quality(flags, audits.values(), records, crimes)
-    assert quality["any_finding"].actual == 2987
+    assert quality["any_finding"].actual == 3433
     assert {t: (q.precision, q.recall) for t, q in quality.items()} == {t: (1.0, 1.0) for t in quality}
 
 
@@ -617,3 +620,47 @@ def test_second_victim_same_entry_trusts_an_audits_own_disclosures() -> None:
         TWO_ENTRIES, disclosed, [crime("C1", "violence_without_injury", "Kelly MORRIS")], settings=settings
     )
     assert sum(f.count for f in flag.findings if f.type == "unrecorded") == 1
+
+
+def test_second_audits_are_measured_against_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--second-audits``: a second auditor's findings scored against the first auditor's, on
+    the records both audited. Dropping one unrecorded crime from one second audit costs exactly
+    that finding's recall; the shipped second audits of CM agree with the writer's entirely."""
+    import json
+
+    from crimedetect.reconcile import main
+
+    blind = Path(__file__).resolve().parents[1] / "data" / "blind"
+    first = [a for a in load_all(blind / "audits.jsonl") if a.record_id.startswith("BL-CM-")][:30]
+    missed = next(a for a in first if any(c.crime_id is None for c in a.crimes))
+    second = [
+        a.model_copy(update={"crimes": [c for c in a.crimes if c.crime_id is not None]}) if a is missed else a
+        for a in first
+    ]
+    path = tmp_path / "second.jsonl"
+    path.write_text("".join(a.model_dump_json() + "\n" for a in second), encoding="utf-8")
+
+    def rows(second_audits: Path) -> dict[str, dict]:
+        main(
+            [
+                "--records",
+                str(blind / "records.jsonl"),
+                "--crimes",
+                str(blind / "crimes.jsonl"),
+                "--audits",
+                str(blind / "audits.jsonl"),
+                "--second-audits",
+                str(second_audits),
+            ]
+        )
+        return {row["type"]: row for row in json.loads(capsys.readouterr().out.strip().splitlines()[-1])}
+
+    scored = rows(path)["unrecorded"]
+    categories = {str(c.category) for c in missed.crimes if c.crime_id is None}
+    expected = sum(len({str(c.category) for c in a.crimes if c.crime_id is None}) for a in first)
+    assert scored["actual"] == expected  # only the 30 records both audited
+    assert (scored["tp"], scored["predicted"]) == (expected - len(categories),) * 2
+    shipped = rows(blind / "second_audits" / "CM.jsonl")
+    assert all(row["precision"] in (1.0, None) and row["recall"] in (1.0, None) for row in shipped.values())

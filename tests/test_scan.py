@@ -428,7 +428,7 @@ def test_links_are_symmetric_in_run_scan_scan_records_and_resume(back_link, tmp_
     # INC-B sees the theft raised from INC-A, which links to it: recorded, not missing.
     assert "C-THEFT" in flags["INC-B"]["crime_ids"] and unrecorded(flags["INC-B"]) == set()
     assert flags["INC-C"]["crime_ids"] == [] and unrecorded(flags["INC-C"]) == {"theft"}
-    assert summary.balanced and summary.versions["reconcile"] == "reconcile-9+s6"
+    assert summary.balanced and summary.versions["reconcile"] == "reconcile-10+s7"
     # One way only (the old local behaviour), INC-B's theft would be unrecorded.
     one_way = scan(back_link, tmp_path / "one_way" / "flags.jsonl", link_back=False)
     one_way_b = read_lines(tmp_path / "one_way" / "flags.jsonl")[2]
@@ -576,8 +576,8 @@ def test_reconcile_config_is_used_and_named_in_versions(tmp_path: Path, capsys) 
     counted = run_scan(
         records, crimes, tmp_path / "counted.jsonl", pipeline=pipeline, reconcile_config=str(edited)
     )
-    assert default.versions["reconcile"] == "reconcile-9+s6"
-    assert re.fullmatch(r"reconcile-9\+s6@[0-9a-f]{8}", counted.versions["reconcile"])
+    assert default.versions["reconcile"] == "reconcile-10+s7"
+    assert re.fullmatch(r"reconcile-10\+s7@[0-9a-f]{8}", counted.versions["reconcile"])
     # by default the second victim, told only in the later entry, raises no finding; the edited
     # settings count it
     assert unrecorded(read_lines(tmp_path / "default.jsonl")[0]) == set()

@@ -61,8 +61,10 @@ from crimedetect.validation import Regex
 #: 5: `not_unrecorded_beside`; 6: a rape report needing an N100 is not matched across categories;
 #: 7: no misclassification of a crime cancelled with additional verifiable information; 8: the
 #: principal crime rule when matching (`part_of`); 9: that rule is the only one applied to a
-#: category the model alone found (the ensemble no longer folds it first, ``detect.py``).
-RECONCILE_VERSION = "reconcile-9"
+#: category the model alone found (the ensemble no longer folds it first, ``detect.py``); 10: the
+#: ensemble keeps a rule rape disclosure it scores under a crime, cued ``report_only``, for the
+#: N100 check (``ModelBundle.combine``).
+RECONCILE_VERSION = "reconcile-10"
 
 # --------------------------------------------------------------------------- settings
 
@@ -158,7 +160,7 @@ def load_settings(path: str | None = None) -> ReconcileSettings:
 
 def reconcile_version(settings: ReconcileSettings) -> str:
     """The reconcile logic and the settings it ran with, for a flag's ``versions``:
-    ``reconcile-9+s5`` with the packaged settings, and a digest of the settings after ``@``
+    ``reconcile-10+s7`` with the packaged settings, and a digest of the settings after ``@``
     when they differ from the packaged ones (an analyst's edited copy)."""
     version = f"{RECONCILE_VERSION}+s{settings.version}"
     if settings != load_settings():
@@ -946,7 +948,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Measure a scan's findings against audits: precision and recall per finding type.
 
     ``--oracle`` reconciles the audits' own disclosures instead of reading flags (a check of
-    the reconcile logic alone: it should give precision = recall = 1).
+    the reconcile logic alone: it should give precision = recall = 1). ``--second-audits``
+    reconciles a second auditor's disclosures instead and measures them against the first
+    auditor's findings: how consistently two people label the same records.
     """
     import argparse
     import json
@@ -959,6 +963,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--crimes", required=True)
     parser.add_argument("--audits", required=True)
     parser.add_argument("--oracle", action="store_true", help="reconcile the audits' own disclosures")
+    parser.add_argument(
+        "--second-audits",
+        help="a second auditor's audits of (some of) the same records: their findings are measured "
+        "against --audits on the records both audited (how far two auditors agree)",
+    )
     parser.add_argument("--baseline", action="store_true", help="scan with the keyword baseline detector")
     parser.add_argument("--level", choices=["record_category", "count"], default="record_category")
     parser.add_argument("--min-score", type=float, default=0.0)
@@ -999,9 +1008,13 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         records = [r for r in records if kept(r.record_id)]
         audits = [a for a in audits if kept(a.record_id)]
-    if args.oracle:
+    if args.second_audits:
+        second = {a.record_id: a for a in load_all(args.second_audits, "audits")}
+        records = [r for r in records if r.record_id in second]
+        audits = [a for a in audits if a.record_id in second]
+    if args.oracle or args.second_audits:
         index = CrimeIndex.build(crimes)
-        by_id = {a.record_id: a for a in audits}
+        by_id = second if args.second_audits else {a.record_id: a for a in audits}
         settings = load_settings(args.reconcile_config).model_copy(
             update={"report_over_classification": True} if args.report_over_classification else {}
         )

@@ -378,9 +378,11 @@ class ModelBundle:
                     accept = c in fired or model_says
                 ruled = [d for d in disclosures if str(d.category) == c]
                 if not accept:
-                    # A rape report the rules cued as not (yet) a crime stays for reconcile's
-                    # N100 check even when the stacker, which scores rape *crimes*, rejects it.
-                    ruled = [d for d in ruled if is_rape_report(d)]
+                    # A rape the rules read stays for reconcile's N100 check even when the
+                    # stacker, which scores rape *crimes*, rejects it: every rape report needs a
+                    # rape crime or an N100. One the rules did not cue as uncertain is cued
+                    # REPORT_ONLY (a report the ensemble does not score as a crime).
+                    ruled = [d if is_rape_report(d) else _report_only(d) for d in ruled if c == "rape"]
                     if not ruled:
                         continue
                 if ruled:
@@ -420,6 +422,15 @@ class ModelBundle:
                 ]
             out.append(kept)
         return out
+
+
+#: The cue of a rule rape disclosure the ensemble scored under a rape crime: reconcile's
+#: ``n100_cues`` name it, so it needs a rape crime or an N100 (docs/model.md, "Session 20").
+REPORT_ONLY = "report_only"
+
+
+def _report_only(disclosure: Disclosure) -> Disclosure:
+    return disclosure.model_copy(update={"cues": [*(disclosure.cues or []), REPORT_ONLY]})
 
 
 def _record_matrix(predictions: Sequence[RecordPrediction]) -> np.ndarray:
