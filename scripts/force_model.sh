@@ -9,16 +9,15 @@
 #      the blind batches the rules were written against (BS, BT, BV and BW since session 17;
 #      CF, CI, CK and CL since session 18), and blind D, E, J, K, P, Z-AC, BB-BI, BJ-BN and
 #      BO-BR (unread: their labels train the encoder, nobody reads their text); never the dev
-#      held-out third, BU, BX-BZ, CA-CD (the stacker's) or the test sets CE-CJ, CM-CT, CU-DB
+#      held-out third, the stacker's batches (below) or the test sets DK-DZ
 #   2. fine-tune the pretrained MiniLM on them and 400 synthetic records
 #      (training/configs/handwritten.yaml; MODEL_THREADS, default 2, torch threads)
-#   3. refit its stacker on blind BU, BX, BY, BZ and CA-CD (480 audited records nobody wrote
-#      rules against and the encoder never saw: the stacker learns how far to trust each half
-#      on text neither was fitted on; BB-BE in session 15, BB-BI for session 15's encoder, BJ-BN
-#      in session 16, BO-BR in session 17)
-#   4. say how to scan with it and how to measure it on the unread batches CU-DB (session 19's
-#      test of a model change; CE-CJ and CM-CT, each measured once or more, stay out too: session
-#      19's candidate v6, trained on their labels as well, was not adopted, docs/model.md)
+#   3. refit its stacker on blind BU, BX-BZ, CA-CD, CE, CG, CH, CJ and CM-DJ (2,160 audited
+#      records nobody wrote rules against and the encoder never saw: the stacker learns how far
+#      to trust each half on text neither was fitted on; BU-CD alone until session 19, docs/model.md,
+#      "Session 20"); the bundle's version gains "+stacker-<digest>"
+#   4. say how to scan with it and how to measure it on unread batches it never saw (DK-DZ,
+#      session 20's tests, each measured once; a clean test of a new model needs new writers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
@@ -28,7 +27,10 @@ export MLFLOW_TRACKING_URI=${MLFLOW_TRACKING_URI:-sqlite:///$(cd "$out" && pwd)/
 bin=.venv/bin
 studied=(BL-A- BL-B- BL-C- BL-F- BL-G- BL-H- BL-I- BL-L- BL-M- BL-N- BL-O- BL-Q- BL-R- BL-S- BL-T- BL-U- BL-V- BL-W- BL-X- BL-Y- BL-AD- BL-AE- BL-AF- BL-AG- BL-AH- BL-AI- BL-AJ- BL-AK- BL-AL- BL-AM- BL-AN- BL-AO- BL-AP- BL-AQ- BL-AR- BL-AS- BL-AT- BL-AU- BL-AV- BL-AW- BL-AX- BL-AY- BL-AZ- BL-BA- BL-BS- BL-BT- BL-BV- BL-BW- BL-CF- BL-CI- BL-CK- BL-CL-)
 unread_train=(BL-D- BL-E- BL-J- BL-K- BL-P- BL-Z- BL-AA- BL-AB- BL-AC- BL-BB- BL-BC- BL-BD- BL-BE- BL-BF- BL-BG- BL-BH- BL-BI- BL-BJ- BL-BK- BL-BM- BL-BN- BL-BO- BL-BP- BL-BQ- BL-BR-)
-stacker_fit=(BL-BU- BL-BX- BL-BY- BL-BZ- BL-CA- BL-CB- BL-CC- BL-CD-)
+stacker_fit=(BL-BU- BL-BX- BL-BY- BL-BZ- BL-CA- BL-CB- BL-CC- BL-CD-
+             BL-CE- BL-CG- BL-CH- BL-CJ- BL-CM- BL-CN- BL-CO- BL-CP- BL-CQ- BL-CR- BL-CS- BL-CT-
+             BL-CU- BL-CV- BL-CW- BL-CX- BL-CY- BL-CZ- BL-DA- BL-DB- BL-DC- BL-DD- BL-DE- BL-DF-
+             BL-DG- BL-DH- BL-DI- BL-DJ-)
 started=$SECONDS
 step() { echo; echo "== $1  (t=$((SECONDS - started))s)"; }
 
@@ -42,7 +44,7 @@ step "2. fine-tune the classifier (training/configs/handwritten.yaml)"
 $bin/crimedetect train --config training/configs/handwritten.yaml \
   --set torch_threads="${MODEL_THREADS:-2}" --set output_dir=models/handwritten --no-progress
 
-step "3. refit the stacker on blind BU, BX-BZ, CA-CD (unread: neither the rules nor the encoder saw them)"
+step "3. refit the stacker on blind BU, BX-BZ, CA-CD, CE-CJ (unread ones) and CM-DJ (unread: neither the rules nor the encoder saw them)"
 $bin/python training/dev_parts.py --out "$out/stacker-fit" --no-dev --extra data/blind --id-prefix "${stacker_fit[@]}"
 rm -rf models/handwritten-d  # rebuilt from models/handwritten: a re-run replaces it
 $bin/crimedetect models refit-stacker --bundle models/handwritten \
@@ -53,7 +55,7 @@ cat <<USE
 force model in models/handwritten-d (finished in $((SECONDS - started)) s). Scan with it:
   $bin/crimedetect scan --records R --crimes C --out flags.jsonl --model models/handwritten-d --quantize --no-model-gate
 Measure it on the other unread batches (aggregates only; docs/model.md):
-  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-CU- BL-CV- BL-CW- BL-CX- BL-CY- BL-CZ- BL-DA- BL-DB-
+  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-DK- BL-DL- BL-DM- BL-DN- BL-DO- BL-DP- BL-DQ- BL-DR- BL-DS- BL-DT- BL-DU- BL-DV- BL-DW- BL-DX- BL-DY- BL-DZ-
   $bin/crimedetect scan --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --out $out/unread-flags.jsonl --model models/handwritten-d --quantize --no-model-gate
   $bin/python -m crimedetect.reconcile --flags $out/unread-flags.jsonl --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --audits $out/unread/audits.jsonl
 USE
