@@ -520,6 +520,12 @@ def test_evaluation_scores_one_part_of_dev(
     assert {t: one[t] + other[t] for t in whole} == whole
 
 
+def blind_files() -> list[str]:
+    """The measuring command's input options for the bundled blind set."""
+    blind = Path(__file__).resolve().parents[1] / "data" / "blind"
+    return [f"--{name}={blind / name}.jsonl" for name in ("records", "crimes", "audits")]
+
+
 def test_evaluation_scores_chosen_batches(capsys: pytest.CaptureFixture[str]) -> None:
     """``--id-prefix`` takes several prefixes: the oracle's counts of two batches scored
     together are those of each scored alone, added."""
@@ -527,22 +533,8 @@ def test_evaluation_scores_chosen_batches(capsys: pytest.CaptureFixture[str]) ->
 
     from crimedetect.reconcile import main
 
-    blind = Path(__file__).resolve().parents[1] / "data" / "blind"
-
     def actual(*prefixes: str) -> dict[str, int]:
-        main(
-            [
-                "--oracle",
-                "--records",
-                str(blind / "records.jsonl"),
-                "--crimes",
-                str(blind / "crimes.jsonl"),
-                "--audits",
-                str(blind / "audits.jsonl"),
-                "--id-prefix",
-                *prefixes,
-            ]
-        )
+        main(["--oracle", *blind_files(), "--id-prefix", *prefixes])
         rows = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         return {row["type"]: row["actual"] for row in rows}
 
@@ -643,18 +635,7 @@ def test_second_audits_are_measured_against_the_first(
     path.write_text("".join(a.model_dump_json() + "\n" for a in second), encoding="utf-8")
 
     def rows(second_audits: Path) -> dict[str, dict]:
-        main(
-            [
-                "--records",
-                str(blind / "records.jsonl"),
-                "--crimes",
-                str(blind / "crimes.jsonl"),
-                "--audits",
-                str(blind / "audits.jsonl"),
-                "--second-audits",
-                str(second_audits),
-            ]
-        )
+        main([*blind_files(), "--second-audits", str(second_audits)])
         return {row["type"]: row for row in json.loads(capsys.readouterr().out.strip().splitlines()[-1])}
 
     scored = rows(path)["unrecorded"]
