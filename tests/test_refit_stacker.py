@@ -127,6 +127,7 @@ def test_refit_stacker_from_the_training_config_uses_the_same_fit(
     assert stacker is not None and stacker.C == 2.0  # the config's settings, not the bundle's
     meta = _meta(copy)
     assert meta["stacker"]["C"] == 2.0 and meta["stacker_fit"]["source"].startswith("validation")
+    assert re.fullmatch(re.escape(_meta(bundle)["version"]) + r"\+stacker-[0-9a-f]{8}", meta["version"])
 
 
 def test_refit_stacker_command_errors(force: Path, bundle: Path, tmp_path: Path) -> None:

@@ -382,9 +382,9 @@ class ModelBundle:
                     # stacker, which scores rape *crimes*, rejects it: every rape report needs a
                     # rape crime or an N100. One the rules did not cue as uncertain is cued
                     # REPORT_ONLY (a report the ensemble does not score as a crime).
-                    ruled = [d if is_rape_report(d) else _report_only(d) for d in ruled if c == "rape"]
-                    if not ruled:
+                    if c != "rape" or not ruled:
                         continue
+                    ruled = [d if is_rape_report(d) else _report_only(d) for d in ruled]
                 if ruled:
                     for d in ruled:
                         data = d.model_dump()

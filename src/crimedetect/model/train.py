@@ -573,7 +573,8 @@ def fit_bundle_stacker(
 ) -> StackerFit:
     """Fit the stacker of the bundle in ``bundle_dir`` on audited records and rewrite its
     ``bundle.json`` (``stacker``, ``rules_version``, ``stacker_fit``: where the records came
-    from, how many, when). The encoder and thresholds stay as they are.
+    from, how many, when; ``version`` gains ``+stacker-<digest>``, :func:`restacked_version`).
+    The encoder and thresholds stay as they are.
 
     ``rules``: a :class:`~crimedetect.rules.RuleDetector`; ``settings``: the stacker's C,
     features and class_weight (None: those of the bundle's current stacker, else the defaults).
@@ -606,6 +607,8 @@ def fit_bundle_stacker(
         "ensemble": M.prf(truth, stacker.predict(X).reshape(truth.shape)),
     }
     meta["stacker"] = stacker.to_dict()
+    # Another stacker scores differently: its flags must not pass for the old bundle's.
+    meta["version"] = restacked_version(str(meta.get("version", "local")), meta["stacker"])
     meta["rules_version"] = rules.version
     meta["stacker_fit"] = {
         **(provenance or {}),
@@ -663,10 +666,6 @@ def fit_stacker_on_audits(
         if target != bundle_dir:
             shutil.rmtree(target, ignore_errors=True)
         raise
-    # Another stacker scores differently: its flags must not pass for the old bundle's.
-    meta = _bundle_meta(target)
-    meta["version"] = restacked_version(str(meta.get("version", "local")), meta["stacker"])
-    _write_meta(target, meta)
     fit.counts = counts
     return fit
 
