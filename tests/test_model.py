@@ -512,3 +512,60 @@ def test_stacker_threshold_on_repeated_splits_is_steadier() -> None:
 
     single, repeated = spread(1), spread(10)
     assert 0.0 < repeated < single
+
+
+def _bundle_with_stacker(folder: Path, threshold: float) -> Path:
+    """A bundle directory whose stacker scores a category by the model's probability alone
+    (no encoder is loaded: combine reads the predictions it is given)."""
+    from crimedetect.model.ensemble import LEGACY_FEATURES
+
+    coef = [1.0 if name.startswith("model_logit") else 0.0 for name in LEGACY_FEATURES]
+    meta = {
+        "format": 1,
+        "labels": list(CATEGORIES),
+        "thresholds": dict.fromkeys(CATEGORIES, 0.5),
+        "stacker": {
+            "features": list(LEGACY_FEATURES),
+            "coef": coef,
+            "intercept": 0.0,
+            "threshold": threshold,
+        },
+        "version": "stacked",
+    }
+    folder.mkdir()
+    (folder / "bundle.json").write_text(json.dumps(meta))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("min_score", "lowered", "kept"),
+    [
+        (None, None, {"theft"}),
+        (0.6, None, {"theft"}),  # a finding gate above the stacker's threshold leaves it alone
+        (0.3, 0.3, {"theft", "burglary"}),
+        (0.0, 0.0, set(CATEGORIES)),  # every score is at least 0
+    ],
+)
+def test_a_lower_finding_score_lowers_the_stacker_threshold(
+    tmp_path: Path, min_score: float | None, lowered: float | None, kept: set[str]
+) -> None:
+    from crimedetect.model.bundle import ModelBundle, RecordPrediction
+
+    bundle = ModelBundle(_bundle_with_stacker(tmp_path / "b", threshold=0.45))
+    view = bundle.with_min_score(min_score)
+    assert view.lowered_threshold == lowered and bundle.lowered_threshold is None
+    assert (view is bundle) == (lowered is None)
+    assert view.run_settings == ("" if lowered is None else f"+cut{lowered:g}")
+    assert view.stacker_threshold == (0.45 if lowered is None else lowered)
+    records, _ = make_records()
+    probs = dict.fromkeys(CATEGORIES, 0.0)
+    probs.update(theft=0.9, burglary=0.35, robbery=0.01)
+    prediction = RecordPrediction(
+        record_id=records[0].record_id,
+        probs=probs,
+        entry=dict.fromkeys(CATEGORIES, 0),
+        spans={c: (0, 0, 5) for c in CATEGORIES},
+    )
+    (out,) = view.combine(records[:1], [[]], [prediction])
+    assert {str(d.category) for d in out} == kept
+    assert {str(d.category) for d in bundle.combine(records[:1], [[]], [prediction])[0]} == {"theft"}

@@ -642,3 +642,64 @@ def test_reconcile_config_is_used_and_named_in_versions(tmp_path: Path, capsys) 
 
     assert measured().split()[1:4] == ["0", "0", "0"]
     assert measured("--reconcile-config", str(edited)).split()[1:4] == ["0", "1", "0"]  # a false finding
+
+
+def test_min_finding_score_sets_the_operating_point_of_rules_and_model(tmp_path: Path) -> None:
+    """--min-finding-score: a rule disclosure under the default 0.5 gate raises a finding at a
+    lower score; with a force model the stacker keeps a category down to that score too, and
+    the flags' versions say both (reconcile settings digest, model ``+cut``)."""
+    from crimedetect.cli import app
+    from crimedetect.contract import CATEGORIES, Flag
+    from crimedetect.model.bundle import ModelBundle, RecordPrediction
+    from crimedetect.model.ensemble import LEGACY_FEATURES
+
+    records = write_jsonl(
+        tmp_path / "records.jsonl",
+        [{"record_id": "INC-1", "entries": [entry("2017-03-01T10:00:00Z", "Bike taken from the shed.")]}],
+    )
+    crimes = write_jsonl(tmp_path / "crimes.jsonl", [])
+
+    class WeakRules(KeywordDetector):
+        def detect(self, rs: Sequence[Record]) -> list[list[Disclosure]]:
+            return [[Disclosure(category="burglary", score=0.4, by=["rules"], evidence=[])] for _ in rs]
+
+    def findings(path: Path) -> set[str]:
+        return {f"{f['type']}:{f['category']}" for f in read_lines(path)[0]["findings"]}
+
+    rules_only = Pipeline(WeakRules())
+    run_scan(records, crimes, tmp_path / "a.jsonl", pipeline=rules_only)
+    low = run_scan(records, crimes, tmp_path / "b.jsonl", pipeline=rules_only, min_finding_score=0.3)
+    assert findings(tmp_path / "a.jsonl") == set()
+    assert findings(tmp_path / "b.jsonl") == {"unrecorded:burglary"}
+    assert re.fullmatch(r"reconcile-10\+s7@[0-9a-f]{8}", low.versions["reconcile"])
+
+    # A force model whose stacker scores a category by the model's probability (0.35 for theft)
+    # and keeps it from 0.45: dropped by default, kept and found at 0.3.
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    coef = [1.0 if name.startswith("model_logit") else 0.0 for name in LEGACY_FEATURES]
+    stacker = {"features": list(LEGACY_FEATURES), "coef": coef, "intercept": 0.0, "threshold": 0.45}
+    meta = {"format": 1, "labels": list(CATEGORIES), "thresholds": dict.fromkeys(CATEGORIES, 0.5)}
+    (folder / "bundle.json").write_text(json.dumps({**meta, "stacker": stacker, "version": "m1"}))
+    bundle = ModelBundle(folder)
+    probs = {**dict.fromkeys(CATEGORIES, 0.0), "theft": 0.35}
+    spans = {c: (0, 0, 4) for c in CATEGORIES}
+    bundle.predict = lambda rs: [  # type: ignore[method-assign]  # no encoder in this bundle
+        RecordPrediction(r.record_id, dict(probs), dict.fromkeys(CATEGORIES, 0), dict(spans)) for r in rs
+    ]
+    with_model = Pipeline(KeywordDetector(), bundle)
+    default = run_scan(records, crimes, tmp_path / "c.jsonl", pipeline=with_model)
+    lowered = run_scan(records, crimes, tmp_path / "d.jsonl", pipeline=with_model, min_finding_score=0.3)
+    assert findings(tmp_path / "c.jsonl") == set() and default.versions["model"] == "m1"
+    assert findings(tmp_path / "d.jsonl") == {"unrecorded:theft"} and lowered.versions["model"] == "m1+cut0.3"
+    # in memory (the web app, notebooks) the same
+    record = Record.model_validate(json.loads(records.read_text()))
+    (in_memory,) = scan_records([record], [], with_model, min_finding_score=0.3)
+    assert in_memory.findings == Flag.model_validate(read_lines(tmp_path / "d.jsonl")[0]).findings
+    # the option is for the local engine, and a score outside [0, 1] is a usage error
+    for extra in (["--engine", "spark", "--min-finding-score", "0.3"], ["--min-finding-score", "1.5"]):
+        result = CliRunner().invoke(
+            app,
+            ["scan", "--records", str(records), "--out", str(tmp_path / "x.jsonl"), "--rules-only", *extra],
+        )
+        assert result.exit_code == 2

@@ -43,7 +43,7 @@ from crimedetect.io import (
     batched,
     read_contract,
 )
-from crimedetect.reconcile import CrimeIndex, load_settings, reconcile, reconcile_version
+from crimedetect.reconcile import CrimeIndex, ReconcileSettings, load_settings, reconcile, reconcile_version
 
 if TYPE_CHECKING:
     from crimedetect.rules.detector import PackedRecord
@@ -311,6 +311,28 @@ def choose_model_uri(model_uri: str | None, rules_only: bool, notes: list[str]) 
     return uri
 
 
+def operating_settings(settings: ReconcileSettings, min_finding_score: float | None) -> ReconcileSettings:
+    """``settings`` with another ``min_finding_score`` (None: as they are). Flags' reconcile
+    version then carries the settings' digest (:func:`reconcile_version`), as for an edited
+    copy; :func:`at_operating_point` lowers a force model's stacker threshold to match."""
+    if min_finding_score is None or min_finding_score == settings.min_finding_score:
+        return settings
+    if not 0.0 <= min_finding_score <= 1.0:
+        raise ScanError(f"min_finding_score {min_finding_score}: must be between 0 and 1")
+    return settings.model_copy(update={"min_finding_score": min_finding_score})
+
+
+def at_operating_point(pipeline: Pipeline, min_finding_score: float | None) -> Pipeline:
+    """``pipeline`` for a scan whose findings need ``min_finding_score``: a force model's
+    stacker keeps categories down to it when it is under the stacker's threshold (else a lower
+    gate would change no finding; :meth:`ModelBundle.with_min_score`, version ``+cut...``)."""
+    bundle = pipeline.bundle
+    if bundle is None or min_finding_score is None or not hasattr(bundle, "with_min_score"):
+        return pipeline
+    view = bundle.with_min_score(min_finding_score)
+    return pipeline if view is bundle else Pipeline(pipeline.rules, view)
+
+
 def build_pipeline(
     *,
     rules_config: str | None = None,
@@ -460,6 +482,7 @@ def run_scan(
     link_back: bool = True,
     model_gate: bool | str = True,
     reconcile_config: str | None = None,
+    min_finding_score: float | None = None,
 ) -> ScanSummary:
     """Scan ``records_path`` against ``crimes_path`` and write flags to ``out``.
 
@@ -474,13 +497,15 @@ def run_scan(
     ``model_gate`` (True or a gate file) runs the encoder only on the entries the entry gate
     opens (see :func:`build_pipeline`). ``reconcile_config``: a reconcile settings file
     (default: the packaged ``resources/reconcile.yaml``); flags' ``versions`` name it.
+    ``min_finding_score`` sets the scan's operating point: the score a disclosure needs to
+    raise a finding, in place of the settings' own (see :func:`operating_settings`).
     Returns the summary; the side files are written beside ``out`` unless paths are given.
     """
     records_path, out = Path(records_path), Path(out)
     paths = ScanPaths.beside(
         out, rejected=rejected_path, problems=problems_path, summary=summary_path, top=top_path
     )
-    settings = load_settings(reconcile_config)
+    settings = operating_settings(load_settings(reconcile_config), min_finding_score)
     notes: list[str] = []
     if pipeline is None:
         pipeline = build_pipeline(
@@ -491,6 +516,7 @@ def run_scan(
             quantize=quantize,
             model_gate=model_gate,
         )
+    pipeline = at_operating_point(pipeline, min_finding_score)
     if pipeline.bundle is not None and model_threads:
         import torch
 
@@ -710,13 +736,16 @@ def scan_records(
     priority: Any | None = None,
     link_back: bool = True,
     reconcile_config: str | None = None,
+    min_finding_score: float | None = None,
 ) -> list[Flag]:
     """Flags for records held in memory (tests, notebooks, the web app): the same flags as
     :func:`run_scan` without the files. Links are symmetric as there: ``link_back`` gives a
     record the crimes of the records among ``records`` that link to it."""
     from crimedetect.priority import load_priority_model
 
-    settings = load_settings(reconcile_config)
+    settings = operating_settings(load_settings(reconcile_config), min_finding_score)
+    if isinstance(pipeline, Pipeline):
+        pipeline = at_operating_point(pipeline, min_finding_score)
     priority_model = priority if priority is not None else load_priority_model()
     index = CrimeIndex.build(crimes)
     if link_back:

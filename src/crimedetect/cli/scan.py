@@ -79,6 +79,15 @@ def scan(
         help="The model reads only entries where the offence rules or keywords find something "
         "(resources/model_gate.yaml); --no-model-gate: every entry (slower).",
     ),
+    min_finding_score: float | None = typer.Option(
+        None,
+        "--min-finding-score",
+        min=0.0,
+        max=1.0,
+        help="The score a disclosure needs to raise a finding (default: the reconcile settings' "
+        "0.5). Lower finds more at lower precision; with a force model the stacker's threshold "
+        "follows it down (docs/scan.md, 'Operating point'). Local engine only.",
+    ),
     engine: str = typer.Option("local", "--engine", help="local (streaming, one machine) or spark."),
     master: str | None = typer.Option(None, "--master", help="Spark master URL (with --engine spark)."),
 ) -> None:
@@ -115,12 +124,16 @@ def scan(
         "model_threads": model_threads or None,
         "model_in_workers": model_in_workers,
         "model_gate": model_gate,
+        "min_finding_score": min_finding_score,
     }
     if engine == "spark":
         from crimedetect.engines.spark import SparkEngineError, run_spark_scan
 
-        if quantize or not model_gate:
-            console.print("[red]error:[/red] --quantize and --no-model-gate are for the local engine")
+        if quantize or not model_gate or min_finding_score is not None:
+            console.print(
+                "[red]error:[/red] --quantize, --no-model-gate and --min-finding-score are for the "
+                "local engine"
+            )
             raise typer.Exit(EXIT_USAGE)
         runner, errors, extra = run_spark_scan, (*errors, SparkEngineError), {"master": master}
     try:

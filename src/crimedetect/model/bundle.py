@@ -163,6 +163,9 @@ class ModelBundle:
         self.device = device
         #: which entries the encoder reads (None: all); see :mod:`crimedetect.model.gate`
         self.gate = gate
+        #: the stacker threshold in use when lowered for a scan's operating point (None: the
+        #: fitted one); see :meth:`with_min_score`
+        self.lowered_threshold: float | None = None
         source = self.path / ".source"
         self._version = version or (
             source.read_text(encoding="utf-8").strip()
@@ -187,9 +190,38 @@ class ModelBundle:
 
     @property
     def run_settings(self) -> str:
-        """How this bundle runs, where it changes scores: ``+int8w7`` (7-bit weights, 8-bit activations) and
-        ``+gate-...`` (an entry gate); appended to the model version in flags."""
-        return (INT8 if self.quantize else "") + (f"+{self.gate.version}" if self.gate is not None else "")
+        """How this bundle runs, where it changes results: ``+int8w7`` (7-bit weights, 8-bit
+        activations), ``+gate-...`` (an entry gate) and ``+cut0.35`` (a lowered stacker
+        threshold); appended to the model version in flags."""
+        return (
+            (INT8 if self.quantize else "")
+            + (f"+{self.gate.version}" if self.gate is not None else "")
+            + (f"+cut{self.lowered_threshold:g}" if self.lowered_threshold is not None else "")
+        )
+
+    @property
+    def stacker_threshold(self) -> float | None:
+        """The stacker score a category needs to be kept (None: no stacker, the union is kept)."""
+        if self.stacker is None:
+            return None
+        if self.lowered_threshold is not None:
+            return self.lowered_threshold
+        return float(self.stacker.threshold_)
+
+    def with_min_score(self, min_score: float | None) -> ModelBundle:
+        """This bundle for a scan whose findings need ``min_score`` (reconcile's
+        ``min_finding_score``): where that is under the stacker's threshold, the stacker keeps
+        categories down to it, or a lower gate would change no finding (docs/scan.md,
+        "Operating point"). Shares its encoder; ``None`` or a score at or above the threshold
+        gives the bundle as it is."""
+        fitted = None if self.stacker is None else float(self.stacker.threshold_)
+        lowered = min_score if fitted is not None and min_score is not None and min_score < fitted else None
+        if lowered == self.lowered_threshold:
+            return self
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.lowered_threshold = lowered
+        return other
 
     def gated(self, gate: EntryGate | None) -> ModelBundle:
         """This bundle with another entry gate (None: read every entry); shares its encoder."""
@@ -361,7 +393,7 @@ class ModelBundle:
             features = stack_features(rule_disclosures, probs, self.thresholds, self.stacker.features)
             combined = self.stacker.predict_proba(features)
             combined = combined.reshape(len(records), len(self.labels))
-            cut = self.stacker.threshold_
+            cut = self.stacker_threshold
         out: list[list[Disclosure]] = []
         for r, (record, disclosures, pred) in enumerate(
             zip(records, rule_disclosures, predictions, strict=True)
