@@ -9,15 +9,16 @@
 #      the blind batches the rules were written against (BS, BT, BV and BW since session 17;
 #      CF, CI, CK and CL since session 18), and blind D, E, J, K, P, Z-AC, BB-BI, BJ-BN and
 #      BO-BR (unread: their labels train the encoder, nobody reads their text); never the dev
-#      held-out third, the stacker's batches (below) or the test sets DK-DZ
+#      held-out third, the stacker's batches (below) or the test sets DK-DZ and EA-EH
 #   2. fine-tune the pretrained MiniLM on them and 400 synthetic records
 #      (training/configs/handwritten.yaml; MODEL_THREADS, default 2, torch threads)
 #   3. refit its stacker on blind BU, BX-BZ, CA-CD, CE, CG, CH, CJ and CM-DJ (2,160 audited
 #      records nobody wrote rules against and the encoder never saw: the stacker learns how far
 #      to trust each half on text neither was fitted on; BU-CD alone until session 19, docs/model.md,
 #      "Session 20"); the bundle's version gains "+stacker-<digest>"
-#   4. say how to scan with it and how to measure it on unread batches it never saw (DK-DZ,
-#      session 20's tests, each measured once; a clean test of a new model needs new writers)
+#   4. say how to scan with it and how to measure it on unread batches it never saw (EA-EH,
+#      session 21's test, measured once; DK-DZ, session 20's; a clean test of a new model needs
+#      new writers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
@@ -55,7 +56,7 @@ cat <<USE
 force model in models/handwritten-d (finished in $((SECONDS - started)) s). Scan with it:
   $bin/crimedetect scan --records R --crimes C --out flags.jsonl --model models/handwritten-d --quantize --no-model-gate
 Measure it on the other unread batches (aggregates only; docs/model.md):
-  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-DK- BL-DL- BL-DM- BL-DN- BL-DO- BL-DP- BL-DQ- BL-DR- BL-DS- BL-DT- BL-DU- BL-DV- BL-DW- BL-DX- BL-DY- BL-DZ-
+  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-EA- BL-EB- BL-EC- BL-ED- BL-EE- BL-EF- BL-EG- BL-EH-
   $bin/crimedetect scan --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --out $out/unread-flags.jsonl --model models/handwritten-d --quantize --no-model-gate
   $bin/python -m crimedetect.reconcile --flags $out/unread-flags.jsonl --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --audits $out/unread/audits.jsonl
 USE
