@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from crimedetect.contract import CATEGORIES, Audit, Disclosure, Evidence, Record
 from crimedetect.model import metrics as M
@@ -569,3 +570,155 @@ def test_a_lower_finding_score_lowers_the_stacker_threshold(
     (out,) = view.combine(records[:1], [[]], [prediction])
     assert {str(d.category) for d in out} == kept
     assert {str(d.category) for d in bundle.combine(records[:1], [[]], [prediction])[0]} == {"theft"}
+
+
+# Resumable training: an interrupted run, resumed, ends with the bundle of an uninterrupted one.
+
+
+def interrupt_after_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int) -> None:
+    """Stop the run (as a killed job would) right after the checkpoint of ``epoch`` is written."""
+    from crimedetect.model import checkpoint
+
+    real_save = checkpoint.save
+
+    def save_then_stop(directory: Path, key: str, state: dict) -> Path:
+        path = real_save(directory, key, state)
+        if state["epoch"] == epoch:
+            raise KeyboardInterrupt
+        return path
+
+    monkeypatch.setattr(checkpoint, "save", save_then_stop)
+
+
+def encoder_weights(bundle_dir: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(bundle_dir / "model" / "model.safetensors"))
+
+
+def without_timing(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    return [{k: v for k, v in row.items() if k != "train_examples_per_s"} for row in history]
+
+
+@pytest.mark.parametrize("stop_after", [1, 2])
+def test_a_resumed_run_ends_with_the_same_bundle(
+    force: Path,
+    tiny_base: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stop_after: int,
+) -> None:
+    import torch
+
+    from crimedetect.model import checkpoint
+    from crimedetect.model.train import train
+
+    whole = train(tiny_config(force, tiny_base, tmp_path / "whole", epochs=3), log_to_mlflow=False)
+    assert not checkpoint.checkpoint_dir(tmp_path / "whole").exists()  # removed once finished
+
+    cfg = tiny_config(force, tiny_base, tmp_path / "resumed", epochs=3)
+    saved = checkpoint.checkpoint_dir(cfg.output_dir) / checkpoint.STATE_FILE
+    with monkeypatch.context() as patch:
+        interrupt_after_epoch(patch, stop_after)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg, log_to_mlflow=False)
+    assert saved.exists()
+    assert not (tmp_path / "resumed" / "bundle.json").exists()
+
+    resumed = train(cfg, log_to_mlflow=False, resume=True)
+    assert not saved.parent.exists()
+    assert without_timing(resumed.history) == without_timing(whole.history)
+    assert [row["epoch"] for row in resumed.history] == [1.0, 2.0, 3.0]
+    a, b = encoder_weights(tmp_path / "whole"), encoder_weights(tmp_path / "resumed")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[name], b[name]) for name in a)
+    meta_a = json.loads((tmp_path / "whole" / "bundle.json").read_text())
+    meta_b = json.loads((tmp_path / "resumed" / "bundle.json").read_text())
+    for field in ("thresholds", "threshold_source", "stacker", "val_metrics"):
+        assert meta_a[field] == meta_b[field], field
+
+
+def test_resume_with_nothing_to_resume_trains_from_the_start(
+    force: Path,
+    tiny_base: Path,
+    tmp_path: Path,
+) -> None:
+    from crimedetect.model.train import train
+
+    result = train(tiny_config(force, tiny_base, tmp_path / "b", epochs=2), log_to_mlflow=False, resume=True)
+    assert [row["epoch"] for row in result.history] == [1.0, 2.0]
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(
+    force: Path,
+    tiny_base: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from crimedetect.cli import app
+    from crimedetect.model import checkpoint
+    from crimedetect.model.train import train
+
+    cfg = tiny_config(force, tiny_base, tmp_path / "b", epochs=2)
+    with monkeypatch.context() as patch:
+        interrupt_after_epoch(patch, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg, log_to_mlflow=False)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    runner = CliRunner()
+    changed = runner.invoke(
+        app,
+        [
+            "train",
+            "-c",
+            str(config),
+            "--resume",
+            "--no-mlflow",
+            "--no-progress",
+            "--set",
+            "learning_rate=0.001",
+        ],
+    )
+    assert changed.exit_code == 2, changed.output
+    assert "another config" in changed.output
+    assert (checkpoint.checkpoint_dir(cfg.output_dir) / checkpoint.STATE_FILE).exists()  # kept
+
+    # A runtime setting may change between the two halves.
+    same = runner.invoke(
+        app,
+        ["train", "-c", str(config), "--resume", "--no-mlflow", "--no-progress", "--set", "torch_threads=1"],
+    )
+    assert same.exit_code == 0, same.output
+    assert "epoch 1:" in same.output and "epoch 2:" in same.output
+
+
+def test_a_resumed_run_continues_its_mlflow_run(
+    force: Path,
+    tiny_base: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mlflow
+
+    from crimedetect.model.train import train
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = tiny_config(force, tiny_base, tmp_path / "b", epochs=2, register_model=False)
+    with monkeypatch.context() as patch:
+        interrupt_after_epoch(patch, 1)
+        with pytest.raises(KeyboardInterrupt):
+            train(cfg)
+    client = mlflow.MlflowClient()
+    (interrupted,) = client.search_runs(client.get_experiment_by_name(cfg.experiment).experiment_id)
+    assert interrupted.info.status == "FAILED"
+
+    result = train(cfg, resume=True)
+    assert result.run_id == interrupted.info.run_id
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["resumed"] == "true"
+    assert [m.step for m in client.get_metric_history(result.run_id, "train_loss")] == [1, 2]

@@ -19,11 +19,19 @@ def train_command(
     rejected: Path | None = typer.Option(None, help="Write rejected input lines to this JSONL file."),
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Train and save the bundle without MLflow."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show per-epoch progress bars."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Continue an interrupted run from its last completed epoch (the checkpoint beside "
+        "output_dir); the bundle is the same as an uninterrupted run's.",
+    ),
 ) -> None:
     """Train the multi-label offence classifier from a config; log and register it in MLflow.
 
     Data paths in the config are relative to the working folder. Tracking goes to
-    $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here. Exits 1 if input lines were rejected.
+    $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here. Every completed epoch is checkpointed
+    in <output_dir>.checkpoint/ (removed when the run ends); --resume continues from it. Exits 1
+    if input lines were rejected, 2 for a usage error (a checkpoint of another config or data).
     """
     import yaml
 
@@ -54,7 +62,7 @@ def train_command(
     from crimedetect.model.train import train
 
     try:
-        result = train(cfg, progress=progress, rejected=rejected, log_to_mlflow=not no_mlflow)
+        result = train(cfg, progress=progress, rejected=rejected, log_to_mlflow=not no_mlflow, resume=resume)
     except (BaseModelError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc

@@ -226,12 +226,19 @@ def fit_loop(
     evaluate: Callable[[int], dict[str, float]] | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     progress: bool = False,
+    resume_from: dict[str, Any] | None = None,
+    on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, float]]:
-    """Fine-tune ``model`` in place; returns one metrics dict per epoch (best epoch restored)."""
+    """Fine-tune ``model`` in place; returns one metrics dict per epoch (best epoch restored).
+
+    ``on_checkpoint`` receives the loop's whole state after each completed epoch;
+    ``resume_from`` (such a state) continues after its epoch exactly as if never stopped.
+    """
     import torch
     from transformers import get_linear_schedule_with_warmup
 
     from crimedetect.cli.common import track
+    from crimedetect.model import checkpoint
     from crimedetect.model.encoder import pad_batch, pick_device
 
     device = pick_device(cfg.device)
@@ -266,7 +273,18 @@ def fit_loop(
     deadline = time.monotonic() + cfg.max_train_minutes * 60 if cfg.max_train_minutes else None
     history: list[dict[str, float]] = []
     best_key, best_state = -math.inf, None
-    for epoch in range(1, cfg.epochs + 1):
+    first_epoch = 1
+    if resume_from is not None:
+        model.load_state_dict(resume_from["model"])
+        optimizer.load_state_dict(resume_from["optimizer"])
+        scheduler.load_state_dict(resume_from["scheduler"])
+        generator.setstate(resume_from["shuffle"])
+        checkpoint.set_rng_state(resume_from["rng"])
+        history = list(resume_from["history"])
+        best_key, best_state = resume_from["best_key"], resume_from["best_state"]
+        first_epoch = resume_from["epoch"] + 1
+        log.info("resuming after epoch %d of %d", resume_from["epoch"], cfg.epochs)
+    for epoch in range(first_epoch, cfg.epochs + 1):
         model.train()
         order = list(range(n))
         generator.shuffle(order)
@@ -308,6 +326,20 @@ def fit_loop(
         if stopped:
             log.warning("max_train_minutes reached during epoch %d; stopping", epoch)
             break
+        if on_checkpoint is not None and epoch < cfg.epochs:
+            on_checkpoint(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "shuffle": generator.getstate(),
+                    "rng": checkpoint.rng_state(),
+                    "history": history,
+                    "best_key": best_key,
+                    "best_state": best_state,
+                }
+            )
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
@@ -324,11 +356,17 @@ def train(
     progress: bool = False,
     rejected: str | Path | None = None,
     log_to_mlflow: bool = True,
+    resume: bool = False,
 ) -> TrainResult:
-    """Run one training run (see the module docstring); returns where everything went."""
+    """Run one training run (see the module docstring); returns where everything went.
+
+    Each completed epoch is checkpointed beside ``cfg.output_dir``; with ``resume`` a run
+    continues from its checkpoint (CheckpointError when it belongs to another config or data).
+    """
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from crimedetect.model import checkpoint
     from crimedetect.model.base import resolve_base
 
     if cfg.torch_threads:
@@ -359,6 +397,11 @@ def train(
     examples = entry_examples(train_items, weak, cfg.data.weak_labels.weight)
 
     base = resolve_base(cfg.base_model, cfg.base_sha256)
+    checkpoint_dir = checkpoint.checkpoint_dir(cfg.output_dir)
+    key = checkpoint.run_key(cfg, base.sha256)
+    resume_from = checkpoint.load(checkpoint_dir, key) if resume else None
+    if resume and resume_from is None:
+        log.info("no checkpoint in %s: training from the start", checkpoint_dir)
     tokenizer = AutoTokenizer.from_pretrained(base.path, local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(
         base.path,
@@ -381,7 +424,7 @@ def train(
 
     run = None
     if log_to_mlflow:
-        run = _start_run(cfg, base, counts)
+        run = _start_run(cfg, base, counts, resume_run_id=(resume_from or {}).get("run_id"))
 
     def evaluate(epoch: int) -> dict[str, float]:
         probs = record_probs(model, tokenizer, val_items, cfg)
@@ -400,8 +443,14 @@ def train(
 
             mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
 
+    def on_checkpoint(state: dict[str, Any]) -> None:
+        state["run_id"] = run.info.run_id if run is not None else None
+        checkpoint.save(checkpoint_dir, key, state)
+
     try:
-        history = fit_loop(model, tokenizer, windows, cfg, evaluate, on_epoch, progress)
+        history = fit_loop(
+            model, tokenizer, windows, cfg, evaluate, on_epoch, progress, resume_from, on_checkpoint
+        )
         val_probs = record_probs(model, tokenizer, val_items, cfg)
         thresholds, how = M.choose_thresholds(val_probs, val_truth, cfg.target_recall, cfg.min_val_positives)
         metrics: dict[str, float] = {}
@@ -460,6 +509,7 @@ def train(
         import mlflow
 
         mlflow.end_run()
+    checkpoint.remove(checkpoint_dir)
     return result
 
 
@@ -769,13 +819,27 @@ def save_bundle(
     return out_dir
 
 
-def _start_run(cfg: TrainConfig, base: Any, counts: dict[str, int]) -> Any:
+def _start_run(cfg: TrainConfig, base: Any, counts: dict[str, int], resume_run_id: str | None = None) -> Any:
     import mlflow
 
     from crimedetect.tracking import allowed_params, data_tags, ensure_experiment, git_commit
 
     ensure_experiment(cfg.experiment)
+    if resume_run_id is not None:
+        # The interrupted run goes on (its params and earlier epochs' metrics are logged);
+        # when another tracking store no longer has it, a new run says where it came from.
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = mlflow.start_run(run_id=resume_run_id)
+        except MlflowException:
+            log.warning("MLflow run %s not found: logging the resumed run as a new one", resume_run_id)
+        else:
+            mlflow.set_tag("resumed", "true")
+            return run
     run = mlflow.start_run(run_name=cfg.run_name)
+    if resume_run_id is not None:
+        mlflow.set_tag("resumed_from", resume_run_id)
     mlflow.log_params(allowed_params(cfg.model_dump(), PARAM_ALLOW_LIST))
     mlflow.log_params({f"data.{k}": v for k, v in counts.items()})
     files: dict[str, str] = {}
