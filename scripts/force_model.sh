@@ -14,7 +14,7 @@
 #      (training/configs/handwritten.yaml; MODEL_THREADS, default 2, torch threads)
 #   3. refit its stacker on blind BU, BX-BZ, CA-CD, CE, CG, CH, CJ and CM-DJ (2,160 audited
 #      records nobody wrote rules against and the encoder never saw: the stacker learns how far
-#      to trust each half on text neither was fitted on; BU-CD alone until session 19, docs/model.md,
+#      to trust each half on text neither was fitted on; BU-CD alone until session 19, docs/history/model.md,
 #      "Session 20"); the bundle's version gains "+stacker-<digest>"
 #   4. say how to scan with it and how to measure it on unread batches it never saw (EA-EH,
 #      session 21's test, measured once; DK-DZ, session 20's; a clean test of a new model needs
@@ -42,7 +42,9 @@ $bin/python training/dev_parts.py --out out/handwritten --part development "${de
   --extra data/blind --id-prefix "${studied[@]}" "${unread_train[@]}"
 
 step "2. fine-tune the classifier (training/configs/handwritten.yaml)"
-$bin/crimedetect train --config training/configs/handwritten.yaml \
+# --resume: a re-run after an interruption continues from the last completed epoch
+# (models/handwritten.checkpoint/), with the same result as an uninterrupted run
+$bin/crimedetect train --config training/configs/handwritten.yaml --resume \
   --set torch_threads="${MODEL_THREADS:-2}" --set output_dir=models/handwritten --no-progress
 
 step "3. refit the stacker on blind BU, BX-BZ, CA-CD, CE-CJ (unread ones) and CM-DJ (unread: neither the rules nor the encoder saw them)"

@@ -5,7 +5,7 @@ own disclosures of that category (its victims, one crime each); categories the a
 the scan's disclosures, and categories the scan missed stay missed. Reconciling that again gives
 an upper bound on what victim attribution and counting alone could add, split by where the
 category came from (the rules, or the model alone, whose disclosures have no victim). Counts
-only; no text is printed. docs/model.md, "What perfect victims would be worth".
+only; no text is printed. docs/history/model.md, "What perfect victims would be worth".
 
 Run from the project root:
 

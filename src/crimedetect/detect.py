@@ -86,5 +86,5 @@ class Pipeline:
         predictions = self.bundle.predict(records)
         # No principal-crime folding of model-only categories here: reconcile applies the rule
         # to them when matching (pass 3, reconcile-8), and folding them first as well lost
-        # crimes on audits neither half was fitted on (reconcile-9; docs/model.md, "Session 18")
+        # crimes on audits neither half was fitted on (reconcile-9; docs/history/model.md, "Session 18")
         return self.bundle.combine(records, rule_disclosures, predictions)

@@ -457,7 +457,7 @@ class ModelBundle:
 
 
 #: The cue of a rule rape disclosure the ensemble scored under a rape crime: reconcile's
-#: ``n100_cues`` name it, so it needs a rape crime or an N100 (docs/model.md, "Session 20").
+#: ``n100_cues`` name it, so it needs a rape crime or an N100 (docs/history/model.md, "Session 20").
 REPORT_ONLY = "report_only"
 
 

@@ -51,7 +51,7 @@ LEGACY_FEATURES: tuple[str, ...] = (
 
 #: Features a new stacker is fitted on unless the config names others: the original five
 #: plus how reliable the rules are per category (chosen on the dev set's 3-fold aggregate,
-#: docs/model.md; richer sets with cues and rule counts did no better there).
+#: docs/history/model.md; richer sets with cues and rule counts did no better there).
 FEATURES: tuple[str, ...] = (*LEGACY_FEATURES, "rule_fired:*")
 
 _PLAIN = {
