@@ -626,6 +626,8 @@ def test_a_resumed_run_ends_with_the_same_bundle(
     assert not (tmp_path / "resumed" / "bundle.json").exists()
 
     resumed = train(cfg, log_to_mlflow=False, resume=True)
+    assert resumed.resumed_after_epoch == stop_after
+    assert whole.resumed_after_epoch is None
     assert not saved.parent.exists()
     assert without_timing(resumed.history) == without_timing(whole.history)
     assert [row["epoch"] for row in resumed.history] == [1.0, 2.0, 3.0]
@@ -647,6 +649,7 @@ def test_resume_with_nothing_to_resume_trains_from_the_start(
 
     result = train(tiny_config(force, tiny_base, tmp_path / "b", epochs=2), log_to_mlflow=False, resume=True)
     assert [row["epoch"] for row in result.history] == [1.0, 2.0]
+    assert result.resumed_after_epoch is None
 
 
 def test_resume_refuses_a_checkpoint_of_another_config(
@@ -692,6 +695,7 @@ def test_resume_refuses_a_checkpoint_of_another_config(
         ["train", "-c", str(config), "--resume", "--no-mlflow", "--no-progress", "--set", "torch_threads=1"],
     )
     assert same.exit_code == 0, same.output
+    assert "resumed after epoch 1 of 2" in same.output
     assert "epoch 1:" in same.output and "epoch 2:" in same.output
 
 

@@ -67,6 +67,13 @@ def train_command(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from exc
     c = result.counts
+    if result.resumed_after_epoch is not None:
+        console.print(
+            f"resumed after epoch {result.resumed_after_epoch} of {cfg.epochs} "
+            "(earlier epochs from the checkpoint)"
+        )
+    elif resume:
+        console.print("nothing to resume: trained from the start")
     console.print(
         f"records: train {c.get('train_records')} / validation {c.get('val_records')} / "
         f"test {c.get('test_records')}; windows {c.get('train_windows')}; "

@@ -79,6 +79,7 @@ class TrainResult:
     metrics: dict[str, float]
     history: list[dict[str, float]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    resumed_after_epoch: int | None = None  # the checkpoint's epoch when ``resume`` found one
 
 
 def _seed_all(seed: int) -> None:
@@ -498,6 +499,7 @@ def train(
             metrics=metrics,
             history=history,
             counts=counts,
+            resumed_after_epoch=resume_from["epoch"] if resume_from is not None else None,
         )
     except BaseException:
         if run is not None:
