@@ -17,9 +17,8 @@
 #      to trust each half on text neither was fitted on; BU-CD alone until session 19, docs/history/model.md,
 #      "Session 20"); the bundle's version gains "+stacker-<digest>"
 #   4. say how to scan with it and how to measure it on unread batches it never saw (EI-EL,
-#      session 23's test; EA-EH,
-#      session 21's test, measured once; DK-DZ, session 20's; a clean test of a new model needs
-#      new writers)
+#      session 23's test; EA-EH, session 21's; DK-DZ, session 20's; each measured once per
+#      system; a clean test of a new model needs new writers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
