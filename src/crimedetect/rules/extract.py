@@ -2253,15 +2253,18 @@ class RecordReader:
                     "sexual activity with a child under 16",
                 )
             return None, None, [], "no child victim"
-        if judge == "indicators":
-            same = {
-                (m.entry, m.start)
-                for m in self._live_offences
-                if self.rules[m.rule_id].category == rule.category
-            }
-            if len(same) >= 2:
-                return rule.category, rule.hocr_code, ["indicators"], f"{len(same)} indicators"
-            return None, None, [], "a single indicator"
+        if judge in ("indicators", "condition"):
+            live = [m for m in self._live_offences if self.rules[m.rule_id].category == rule.category]
+            same = {(m.entry, m.start) for m in live}
+            if len(same) < 2:
+                return None, None, [], "a single indicator"
+            # hard conditions of work (long hours, low pay, living on site) are no offence on
+            # their own: one indicator of control (documents held, pay taken, debt, threats) must
+            # be among them, or three conditions together
+            control = any(self.rules[m.rule_id].judge != "condition" for m in live)
+            if not control and len(same) < 3:
+                return None, None, [], f"{len(same)} conditions of work, no indicator of control"
+            return rule.category, rule.hocr_code, ["indicators"], f"{len(same)} indicators"
         if judge == "conduct":
             if near("repeated", "entry"):
                 return rule.category, rule.hocr_code, ["repeated"], "course of conduct"

@@ -40,6 +40,7 @@ JUDGEMENTS = (
     "child_sexual",
     "conduct",
     "indicators",
+    "condition",
     "theft_force",
 )
 #: Evidence cues the judgements read.
