@@ -16,9 +16,9 @@
 #      records nobody wrote rules against and the encoder never saw: the stacker learns how far
 #      to trust each half on text neither was fitted on; BU-CD alone until session 19, docs/history/model.md,
 #      "Session 20"); the bundle's version gains "+stacker-<digest>"
-#   4. say how to scan with it and how to measure it on unread batches it never saw (EI-EL,
-#      session 23's test; EA-EH, session 21's; DK-DZ, session 20's; each measured once per
-#      system; a clean test of a new model needs new writers)
+#   4. say how to scan with it and how to measure it on unread batches it never saw (EM-EP,
+#      session 24's test; EI-EL, session 23's; EA-EH, session 21's; DK-DZ, session 20's; each
+#      measured once per system; a clean test of a new model needs new writers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
@@ -58,7 +58,7 @@ cat <<USE
 force model in models/handwritten-d (finished in $((SECONDS - started)) s). Scan with it:
   $bin/crimedetect scan --records R --crimes C --out flags.jsonl --model models/handwritten-d --quantize --no-model-gate
 Measure it on the other unread batches (aggregates only; docs/model.md):
-  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-EA- BL-EB- BL-EC- BL-ED- BL-EE- BL-EF- BL-EG- BL-EH- BL-EI- BL-EJ- BL-EK- BL-EL-
+  $bin/python training/dev_parts.py --out $out/unread --no-dev --extra data/blind --id-prefix BL-EA- BL-EB- BL-EC- BL-ED- BL-EE- BL-EF- BL-EG- BL-EH- BL-EI- BL-EJ- BL-EK- BL-EL- BL-EM- BL-EN- BL-EO- BL-EP-
   $bin/crimedetect scan --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --out $out/unread-flags.jsonl --model models/handwritten-d --quantize --no-model-gate
   $bin/python -m crimedetect.reconcile --flags $out/unread-flags.jsonl --records $out/unread/records.jsonl --crimes $out/unread/crimes.jsonl --audits $out/unread/audits.jsonl
 USE
